@@ -1,0 +1,47 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { BlobEntity } from './entities/blob.entity';
+import { ManifestReferenceEntity } from './entities/manifest-reference.entity';
+import { ManifestEntity } from './entities/manifest.entity';
+import { RepositoryBlobEntity } from './entities/repository-blob.entity';
+import { RepositoryEntity } from './entities/repository.entity';
+import { TagEntity } from './entities/tag.entity';
+import { UploadEntity } from './entities/upload.entity';
+import { InitialSchema1732300000000 } from './migrations/1732300000000-initial-schema';
+
+export const REGISTRY_ENTITIES = [
+  RepositoryEntity,
+  BlobEntity,
+  RepositoryBlobEntity,
+  ManifestEntity,
+  ManifestReferenceEntity,
+  TagEntity,
+  UploadEntity,
+];
+
+export const REGISTRY_MIGRATIONS = [InitialSchema1732300000000];
+
+export interface RegistryDataSourceOptions {
+  url: string;
+  poolSize?: number;
+  /** Run pending migrations when the data source initialises (default true). */
+  migrationsRun?: boolean;
+}
+
+/** TypeORM options for the registry's PostgreSQL database; migrations run at start-up. */
+export function registryDataSourceOptions(opts: RegistryDataSourceOptions): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: opts.url,
+    entities: REGISTRY_ENTITIES,
+    migrations: REGISTRY_MIGRATIONS,
+    migrationsRun: opts.migrationsRun ?? true,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    logging: false,
+    extra: { max: opts.poolSize ?? 20 },
+  };
+}
+
+export function createRegistryDataSource(opts: RegistryDataSourceOptions): DataSource {
+  return new DataSource(registryDataSourceOptions(opts));
+}
