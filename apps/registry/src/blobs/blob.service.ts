@@ -1,0 +1,141 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { DataSource, type EntityManager } from 'typeorm';
+import { OciError, OciErrorCode } from '@berth/oci';
+import { StorageLayout, StorageNotFoundError, type ByteRange, type StorageDriver } from '@berth/storage';
+import { RepositoryService } from '../repositories/repository.service';
+import { STORAGE_DRIVER } from '../storage/storage.module';
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+export type BlobContent =
+  | { kind: 'stream'; info: BlobInfo; range?: ByteRange; body: Readable }
+  | { kind: 'redirect'; info: BlobInfo; url: string };
+
+/**
+ * Blobs of a repository: content is stored once per registry (by digest) and served only
+ * through repositories that have it, pushed or mounted.
+ */
+@Injectable()
+export class BlobService {
+  private readonly logger = new Logger(BlobService.name);
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly repositories: RepositoryService,
+    @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
+    private readonly layout: StorageLayout,
+  ) {}
+
+  /** Size of a blob the repository may serve, or undefined. */
+  async stat(repository: string, digest: string): Promise<BlobInfo | undefined> {
+    const rows: { size: string }[] = await this.db.query(
+      `SELECT b.size FROM repository_blobs rb
+         JOIN repositories r ON r.id = rb.repository_id
+         JOIN blobs b ON b.digest = rb.digest
+        WHERE r.name = $1 AND rb.digest = $2`,
+      [repository, digest],
+    );
+    const row = rows[0];
+    return row ? { digest, size: Number(row.size) } : undefined;
+  }
+
+  async require(repository: string, digest: string): Promise<BlobInfo> {
+    const info = await this.stat(repository, digest);
+    if (!info) throw new OciError(OciErrorCode.BLOB_UNKNOWN, `blob ${digest} is not in ${repository}`);
+    return info;
+  }
+
+  /** The blob's bytes (or a presigned URL to them when storage redirects are on). */
+  async open(
+    repository: string,
+    digest: string,
+    rangeOf: (size: number) => ByteRange | undefined,
+  ): Promise<BlobContent> {
+    const info = await this.require(repository, digest);
+    const range = rangeOf(info.size);
+    const key = this.layout.blob(digest);
+    if (!range) {
+      const url = await this.storage.presignedReadUrl(key, 900);
+      if (url) return { kind: 'redirect', info, url };
+    }
+    try {
+      const body = await this.storage.read(key, range);
+      return { kind: 'stream', info, range, body };
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) {
+        this.logger.error(`blob ${digest} has metadata but no bytes in storage`);
+        throw new OciError(OciErrorCode.BLOB_UNKNOWN, `blob ${digest} is not available`);
+      }
+      throw err;
+    }
+  }
+
+  /** Whether the registry already holds these bytes (in any repository). */
+  async existsAnywhere(digest: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM blobs WHERE digest = $1', [digest]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Records a verified blob (its bytes already committed to storage) and links it to the
+   * repository. Storage first, metadata second: a crash in between leaves unreferenced bytes
+   * for garbage collection, never a row pointing at missing bytes.
+   */
+  async link(repository: string, digest: string, size: number): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      await manager.query(
+        'INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING',
+        [digest, size],
+      );
+      await this.linkExisting(manager, repository, digest);
+    });
+  }
+
+  /** Cross-repository mount: links a blob of `from` into `repository` when `from` has it. */
+  async mount(repository: string, from: string, digest: string): Promise<BlobInfo | undefined> {
+    const source = await this.stat(from, digest);
+    if (!source) return undefined;
+    await this.db.transaction((manager) => this.linkExisting(manager, repository, digest));
+    return source;
+  }
+
+  /** Mount without a source repository: from any repository of the registry that has it. */
+  async mountFromAnywhere(repository: string, digest: string): Promise<BlobInfo | undefined> {
+    const rows: { size: string }[] = await this.db.query(
+      `SELECT b.size FROM blobs b
+        WHERE b.digest = $1 AND EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)`,
+      [digest],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    await this.db.transaction((manager) => this.linkExisting(manager, repository, digest));
+    return { digest, size: Number(row.size) };
+  }
+
+  async delete(repository: string, digest: string): Promise<void> {
+    const repositoryId = await this.repositories.findId(repository);
+    const result: [unknown[], number] | undefined =
+      repositoryId === undefined
+        ? undefined
+        : await this.db.query(
+            'DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2',
+            [repositoryId, digest],
+          );
+    if (!result || result[1] === 0) {
+      throw new OciError(OciErrorCode.BLOB_UNKNOWN, `blob ${digest} is not in ${repository}`);
+    }
+  }
+
+  private async linkExisting(manager: EntityManager, repository: string, digest: string): Promise<void> {
+    const repositoryId = await this.repositories.ensure(repository, manager);
+    await manager.query(
+      `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
+       ON CONFLICT (repository_id, digest) DO NOTHING`,
+      [repositoryId, digest],
+    );
+  }
+}

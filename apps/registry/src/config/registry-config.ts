@@ -1,0 +1,190 @@
+import { isAbsolute, resolve } from 'node:path';
+
+export type StorageDriverKind = 'filesystem' | 's3';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface S3Config {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+  prefix?: string;
+  presignedRedirect: boolean;
+}
+
+/** The data plane's whole configuration, validated once at start-up. Nothing else reads the environment. */
+export interface RegistryConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** External PostgreSQL; when absent an embedded PostgreSQL runs under `<dataDir>/postgres`. */
+  databaseUrl?: string;
+  databasePoolSize: number;
+  storage: StorageDriverKind;
+  s3?: S3Config;
+  /**
+   * Accept manifests whose referenced blobs or child manifests are not in the repository
+   * (indexes with only some platforms, partial mirrors). Off by default: then every
+   * reference must exist.
+   */
+  sparseManifests: boolean;
+  maxManifestBytes: number;
+  /** Page size of `_catalog` when the client gives none, and the most either listing returns. */
+  catalogDefaultPageSize: number;
+  listMaxPageSize: number;
+  logLevel: LogLevel;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const SECRET_KEYS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL']);
+
+type Env = Record<string, string | undefined>;
+
+/** Collects every problem instead of stopping at the first, so one start-up shows them all. */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  string(key: string): string | undefined {
+    const value = this.env[key];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  int(key: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(key);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw)) {
+      this.problems.push(`${key}=${this.show(key, raw)} is not a whole number (expected ${min}..${max})`);
+      return fallback;
+    }
+    const value = Number(raw);
+    if (value < min || value > max) {
+      this.problems.push(`${key}=${raw} is out of range (expected ${min}..${max})`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const raw = this.string(key);
+    if (raw === undefined) return fallback;
+    const lower = raw.toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+    if (['0', 'false', 'no', 'off'].includes(lower)) return false;
+    this.problems.push(`${key}=${this.show(key, raw)} is not a boolean (use true or false)`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.string(key);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${key}=${this.show(key, raw)} is not one of: ${allowed.join(', ')}`);
+    return fallback;
+  }
+
+  url(key: string, protocols: readonly string[]): string | undefined {
+    const raw = this.string(key);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        this.problems.push(`${key} must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
+      }
+    } catch {
+      this.problems.push(`${key}=${this.show(key, raw)} is not a valid URL`);
+    }
+    return raw;
+  }
+
+  private show(key: string, raw: string): string {
+    return SECRET_KEYS.has(key) ? '<redacted>' : JSON.stringify(raw);
+  }
+}
+
+export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfig {
+  const r = new EnvReader(env);
+  const host = r.string('HOST') ?? '127.0.0.1';
+  const port = r.int('PORT', 5000, 0, 65535);
+  const dataDirRaw = r.string('DATA_DIR') ?? './data';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const bucket = r.string('S3_BUCKET');
+  const storage = r.oneOf<StorageDriverKind>(
+    'STORAGE_DRIVER',
+    ['filesystem', 's3'],
+    bucket ? 's3' : 'filesystem',
+  );
+  let s3: S3Config | undefined;
+  if (storage === 's3') {
+    if (!bucket) r.problems.push('S3_BUCKET is required when STORAGE_DRIVER=s3');
+    const accessKeyId = r.string('S3_ACCESS_KEY_ID');
+    const secretAccessKey = r.string('S3_SECRET_ACCESS_KEY');
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+      r.problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be given together');
+    }
+    const prefix = r.string('S3_PREFIX');
+    if (prefix !== undefined && (prefix.startsWith('/') || prefix.includes('..'))) {
+      r.problems.push('S3_PREFIX must be a relative key prefix without ".." (e.g. "tenants/acme")');
+    }
+    s3 = {
+      endpoint: r.url('S3_ENDPOINT', ['http:', 'https:']),
+      region: r.string('S3_REGION') ?? 'us-east-1',
+      bucket: bucket ?? '',
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: r.bool('S3_FORCE_PATH_STYLE', true),
+      prefix,
+      presignedRedirect: r.bool('S3_PRESIGNED_REDIRECT', false),
+    };
+  }
+  const config: RegistryConfig = {
+    host,
+    port,
+    dataDir,
+    databaseUrl,
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 20, 1, 500),
+    storage,
+    s3,
+    sparseManifests: r.bool('REGISTRY_SPARSE_MANIFESTS', false),
+    maxManifestBytes: r.int('REGISTRY_MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    catalogDefaultPageSize: r.int('REGISTRY_CATALOG_PAGE_SIZE', 1000, 1, 100_000),
+    listMaxPageSize: r.int('REGISTRY_LIST_MAX_PAGE_SIZE', 10_000, 1, 1_000_000),
+    logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+/** The configuration as it may be logged: secrets masked. */
+export function describeConfig(config: RegistryConfig): Record<string, unknown> {
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl ? maskUrl(config.databaseUrl) : 'embedded',
+    s3: config.s3
+      ? { ...config.s3, secretAccessKey: config.s3.secretAccessKey ? '<redacted>' : undefined }
+      : undefined,
+  };
+}
+
+function maskUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '<redacted>';
+    return u.toString();
+  } catch {
+    return '<redacted>';
+  }
+}

@@ -1,0 +1,133 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import pino, { type Logger } from 'pino';
+import { describeConfig, type RegistryConfig } from './config/registry-config';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres';
+import { rewriteRegistryUrl } from './distribution/route-rewrite';
+import { MetricsService } from './observability/metrics.service';
+import { PinoNestLogger } from './observability/pino-nest-logger';
+import { RegistryModule } from './registry.module';
+
+export interface RunningRegistry {
+  app: NestFastifyApplication;
+  /** `http://host:port` the registry listens on. */
+  url: string;
+  /** Stops taking requests, lets in-flight ones finish (up to the grace period), closes everything. */
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<RegistryConfig, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: 'berth-registry' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secretAccessKey'],
+  });
+}
+
+/**
+ * Starts the data plane: the embedded PostgreSQL when no DATABASE_URL is given, the NestJS
+ * application on Fastify (migrations run as the database module starts), then the listener.
+ */
+export async function startRegistry(config: RegistryConfig, logger: Logger): Promise<RunningRegistry> {
+  const started = Date.now();
+  logger.info({ config: describeConfig(config) }, 'starting registry');
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, logger);
+    databaseUrl = embedded.url;
+  }
+  const effective: RegistryConfig = { ...config, databaseUrl };
+  const adapter = new FastifyAdapter({
+    // Request logs are written by the onResponse hook below: one line per request.
+    logger: false,
+    rewriteUrl: rewriteRegistryUrl,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    exposeHeadRoutes: false,
+    requestIdHeader: 'x-request-id',
+    genReqId: (req: IncomingMessage) => requestIdOf(req),
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 75_000,
+    forceCloseConnections: 'idle',
+  });
+  let app: NestFastifyApplication;
+  try {
+    app = await NestFactory.create<NestFastifyApplication>(RegistryModule.forRoot(effective), adapter, {
+      logger: new PinoNestLogger(logger),
+      abortOnError: false,
+    });
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  configureHttp(app, logger);
+  await app.listen({ port: config.port, host: config.host });
+  const url = await app.getUrl();
+  logger.info({ url, startupMs: Date.now() - started }, 'registry ready');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      logger.info('shutting down: finishing in-flight requests');
+      const server = app.getHttpServer();
+      const force = setTimeout(() => {
+        logger.warn('grace period over: abandoning in-flight requests');
+        server.closeAllConnections();
+      }, config.shutdownGraceMs);
+      force.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+        await embedded?.stop();
+      }
+      logger.info('registry stopped');
+    })());
+  return { app, url, close };
+}
+
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/** Raw request bodies, the API version header, request logs and metrics. */
+function configureHttp(app: NestFastifyApplication, logger: Logger): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  // Blob and manifest bodies are streamed by the handlers themselves, never parsed here.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (request.originalUrl.startsWith('/v2')) {
+      void reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+    }
+    void reply.header('X-Request-Id', request.id);
+    done();
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.observeRequest(route, request.method, reply.statusCode, seconds);
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    if (logger.isLevelEnabled(level)) {
+      logger[level](
+        {
+          reqId: request.id,
+          method: request.method,
+          url: request.originalUrl,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          remote: request.ip,
+        },
+        'request',
+      );
+    }
+    done();
+  });
+}

@@ -1,0 +1,38 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { REGISTRY_CONFIG } from './config/config.tokens';
+import type { RegistryConfig } from './config/registry-config';
+import { DatabaseModule } from './database/database.module';
+import { DistributionModule } from './distribution/distribution.module';
+import { HealthModule } from './health/health.module';
+import { ObservabilityModule } from './observability/observability.module';
+import { StorageModule } from './storage/storage.module';
+
+@Global()
+@Module({})
+class ConfigModule {
+  static forRoot(config: RegistryConfig): DynamicModule {
+    return {
+      module: ConfigModule,
+      providers: [{ provide: REGISTRY_CONFIG, useValue: config }],
+      exports: [REGISTRY_CONFIG],
+    };
+  }
+}
+
+/** The data plane of one registry (tenant). */
+@Module({})
+export class RegistryModule {
+  static forRoot(config: RegistryConfig): DynamicModule {
+    return {
+      module: RegistryModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule,
+        DatabaseModule,
+        StorageModule,
+        DistributionModule,
+        HealthModule,
+      ],
+    };
+  }
+}

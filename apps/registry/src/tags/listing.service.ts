@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { OciError, OciErrorCode } from '@berth/oci';
+import { REGISTRY_CONFIG } from '../config/config.tokens';
+import type { RegistryConfig } from '../config/registry-config';
+import { RepositoryService } from '../repositories/repository.service';
+
+export interface Page {
+  items: string[];
+  /** The last item of this page when another page follows. */
+  next?: string;
+  /** The page size to put in the `Link` to the next page. */
+  n: number;
+}
+
+export interface PageRequest {
+  n?: number;
+  last?: string;
+}
+
+/**
+ * Tag and repository listings in lexical (byte) order with `n`/`last` pagination, answered
+ * by one indexed range query each (the `C` collation makes the order plain byte order).
+ */
+@Injectable()
+export class ListingService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly repositories: RepositoryService,
+    @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
+  ) {}
+
+  async tags(repository: string, page: PageRequest): Promise<Page> {
+    const repositoryId = await this.repositories.findId(repository);
+    if (repositoryId === undefined) {
+      throw new OciError(OciErrorCode.NAME_UNKNOWN, `repository ${repository} is not known`);
+    }
+    const n = Math.min(page.n ?? this.config.listMaxPageSize, this.config.listMaxPageSize);
+    if (n === 0) return { items: [], n };
+    const rows: { name: string }[] = await this.db.query(
+      `SELECT name FROM tags WHERE repository_id = $1 AND ($2::text IS NULL OR name > $2)
+        ORDER BY name LIMIT $3`,
+      [repositoryId, page.last ?? null, n + 1],
+    );
+    return this.toPage(rows.map((r) => r.name), n);
+  }
+
+  async catalog(page: PageRequest): Promise<Page> {
+    const n = Math.min(page.n ?? this.config.catalogDefaultPageSize, this.config.listMaxPageSize);
+    if (n === 0) return { items: [], n };
+    const rows: { name: string }[] = await this.db.query(
+      `SELECT name FROM repositories WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
+      [page.last ?? null, n + 1],
+    );
+    return this.toPage(rows.map((r) => r.name), n);
+  }
+
+  private toPage(items: string[], n: number): Page {
+    if (items.length <= n) return { items, n };
+    const pageItems = items.slice(0, n);
+    return { items: pageItems, next: pageItems[pageItems.length - 1], n };
+  }
+}

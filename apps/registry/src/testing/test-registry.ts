@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { loadRegistryConfig } from '../config/registry-config';
+import { createLogger, startRegistry, type RunningRegistry } from '../registry-app';
+
+export interface TestRegistry {
+  url: string;
+  running: RunningRegistry;
+  dataDir: string;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * An in-process registry on a fresh database of the PostgreSQL server named by
+ * DATABASE_URL (started by scripts/pg-server.sh) and a fresh temp data directory.
+ */
+export async function startTestRegistry(env: Record<string, string> = {}): Promise<TestRegistry> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    throw new Error('DATABASE_URL is not set: start PostgreSQL with `eval "$(scripts/pg-server.sh start)"`');
+  }
+  const database = `berth_test_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'berth-registry-test-'));
+  const config = loadRegistryConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    DATABASE_URL: url.toString(),
+    DATABASE_POOL_SIZE: '10',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...env,
+  });
+  const running = await startRegistry(config, createLogger(config));
+  return {
+    url: running.url.replace('[::1]', '127.0.0.1'),
+    running,
+    dataDir,
+    databaseUrl: url.toString(),
+    close: async () => {
+      await running.close();
+      await rm(dataDir, { recursive: true, force: true });
+      const cleanup = new Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}

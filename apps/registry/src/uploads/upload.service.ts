@@ -1,0 +1,263 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
+import { DataSource } from 'typeorm';
+import { OciError, OciErrorCode, parseDigest, type Digest } from '@berth/oci';
+import { StorageLayout, type ByteRange, type StorageDriver } from '@berth/storage';
+import { BlobService, type BlobInfo } from '../blobs/blob.service';
+import { MetricsService } from '../observability/metrics.service';
+import { STORAGE_DRIVER } from '../storage/storage.module';
+import { BodyLengthError, HashingStream } from './hashing-stream';
+import { KeyedMutex } from './keyed-mutex';
+
+export interface UploadState {
+  id: string;
+  repository: string;
+  /** Bytes received so far. */
+  size: number;
+}
+
+export interface ChunkOptions {
+  /** The chunk's `Content-Range`, when the client sent one. */
+  range?: ByteRange;
+  /** The request's `Content-Length`, when known. */
+  contentLength?: number;
+}
+
+interface RunningHash {
+  offset: number;
+  hash: Hash;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_RUNNING_HASHES = 10_000;
+
+/**
+ * Blob upload sessions (monolithic, chunked and streamed). Bytes are hashed while they
+ * stream; the running SHA-256 of each open upload is kept in memory between chunks and, when
+ * it is missing (another process took an earlier chunk, or the digest is sha512), the
+ * upload is hashed again from storage before it is committed. Nothing becomes visible until
+ * the digest is verified: the bytes are moved into place, then the metadata is written.
+ */
+@Injectable()
+export class UploadService {
+  private readonly mutex = new KeyedMutex();
+  private readonly hashes = new Map<string, RunningHash>();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly blobs: BlobService,
+    @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
+    private readonly layout: StorageLayout,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async start(repository: string): Promise<UploadState> {
+    const id = randomUUID();
+    await this.storage.createUpload(id);
+    await this.db.query('INSERT INTO uploads (id, repository_name) VALUES ($1, $2)', [
+      id,
+      repository,
+    ]);
+    return { id, repository, size: 0 };
+  }
+
+  async status(repository: string, id: string): Promise<UploadState> {
+    if (!UUID_PATTERN.test(id)) throw unknownUpload(id);
+    const rows: { size: string }[] = await this.db.query(
+      'SELECT size FROM uploads WHERE id = $1 AND repository_name = $2',
+      [id, repository],
+    );
+    const row = rows[0];
+    if (!row) throw unknownUpload(id);
+    return { id, repository, size: Number(row.size) };
+  }
+
+  /** PATCH: appends a chunk (with `Content-Range`) or a stream (without) at the current end. */
+  async append(
+    repository: string,
+    id: string,
+    body: Readable,
+    options: ChunkOptions,
+  ): Promise<UploadState> {
+    return this.mutex.run(id, async () => {
+      const upload = await this.status(repository, id);
+      return this.appendLocked(upload, body, options);
+    });
+  }
+
+  /** PUT: appends an optional last chunk, verifies the digest and commits the blob. */
+  async complete(
+    repository: string,
+    id: string,
+    digestParam: string | undefined,
+    body: Readable | undefined,
+    options: ChunkOptions,
+  ): Promise<BlobInfo> {
+    const digest = requireDigest(digestParam);
+    return this.mutex.run(id, async () => {
+      let upload = await this.status(repository, id);
+      if (body) upload = await this.appendLocked(upload, body, options);
+      const running = this.hashes.get(id);
+      const actual =
+        digest.algorithm === 'sha256' && running && running.offset === upload.size
+          ? `sha256:${running.hash.copy().digest('hex')}`
+          : await this.rehash(id, digest);
+      if (actual !== digest.value) {
+        await this.discard(id);
+        throw new OciError(
+          OciErrorCode.DIGEST_INVALID,
+          `uploaded content has digest ${actual}, not ${digest.value}`,
+        );
+      }
+      await this.commit(id, repository, digest.value, upload.size);
+      await this.db.query('DELETE FROM uploads WHERE id = $1', [id]);
+      this.hashes.delete(id);
+      return { digest: digest.value, size: upload.size };
+    });
+  }
+
+  /** POST with `?digest=`: the whole blob in one request, verified as it streams. */
+  async uploadMonolithic(
+    repository: string,
+    digestParam: string,
+    body: Readable,
+    contentLength: number | undefined,
+  ): Promise<BlobInfo> {
+    const digest = requireDigest(digestParam);
+    const id = randomUUID();
+    await this.storage.createUpload(id);
+    try {
+      const hashing = new HashingStream(createHash(digest.algorithm), contentLength);
+      const size = await this.storage.writeUpload(id, 0, pipeline(body, hashing, noop));
+      this.metrics.bytesReceived(hashing.bytes);
+      const actual = `${digest.algorithm}:${hashing.hash.digest('hex')}`;
+      if (actual !== digest.value) {
+        throw new OciError(
+          OciErrorCode.DIGEST_INVALID,
+          `uploaded content has digest ${actual}, not ${digest.value}`,
+        );
+      }
+      await this.commit(id, repository, digest.value, size);
+      return { digest: digest.value, size };
+    } catch (err) {
+      await this.storage.deleteUpload(id).catch(noop);
+      throw mapBodyError(err);
+    }
+  }
+
+  async cancel(repository: string, id: string): Promise<void> {
+    await this.mutex.run(id, async () => {
+      await this.status(repository, id);
+      await this.discard(id);
+    });
+  }
+
+  private async appendLocked(
+    upload: UploadState,
+    body: Readable,
+    { range, contentLength }: ChunkOptions,
+  ): Promise<UploadState> {
+    let expected = contentLength;
+    if (range) {
+      if (range.start !== upload.size) throw outOfOrder(upload, range);
+      const rangeLength = range.end - range.start + 1;
+      if (contentLength !== undefined && contentLength !== rangeLength) {
+        throw new OciError(
+          OciErrorCode.RANGE_INVALID,
+          `Content-Range covers ${rangeLength} bytes but Content-Length is ${contentLength}`,
+          { status: 416, headers: uploadHeaders(upload) },
+        );
+      }
+      expected = rangeLength;
+    }
+    const running = this.hashes.get(upload.id);
+    const continues = upload.size === 0 || (running !== undefined && running.offset === upload.size);
+    const hash = running && running.offset === upload.size ? running.hash.copy() : createHash('sha256');
+    const hashing = new HashingStream(hash, expected);
+    let size: number;
+    try {
+      size = await this.storage.writeUpload(upload.id, upload.size, pipeline(body, hashing, noop));
+    } catch (err) {
+      throw mapBodyError(err);
+    }
+    this.metrics.bytesReceived(hashing.bytes);
+    await this.db.query('UPDATE uploads SET size = $1, updated_at = now() WHERE id = $2', [
+      size,
+      upload.id,
+    ]);
+    if (continues) this.rememberHash(upload.id, { offset: size, hash: hashing.hash });
+    else this.hashes.delete(upload.id);
+    return { ...upload, size };
+  }
+
+  private async rehash(id: string, digest: Digest): Promise<string> {
+    const hash = createHash(digest.algorithm);
+    const content = await this.storage.readUpload(id);
+    for await (const chunk of content) hash.update(chunk as Buffer);
+    return `${digest.algorithm}:${hash.digest('hex')}`;
+  }
+
+  private async commit(id: string, repository: string, digest: string, size: number): Promise<void> {
+    const key = this.layout.blob(digest);
+    // Same bytes already stored (another repository, or a concurrent push): keep those.
+    if ((await this.blobs.existsAnywhere(digest)) && (await this.storage.stat(key)) !== undefined) {
+      await this.storage.deleteUpload(id);
+    } else {
+      await this.storage.commitUpload(id, key);
+    }
+    await this.blobs.link(repository, digest, size);
+  }
+
+  private async discard(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.db.query('DELETE FROM uploads WHERE id = $1', [id]);
+    await this.storage.deleteUpload(id);
+  }
+
+  private rememberHash(id: string, running: RunningHash): void {
+    this.hashes.delete(id);
+    if (this.hashes.size >= MAX_RUNNING_HASHES) {
+      const oldest = this.hashes.keys().next().value;
+      if (oldest !== undefined) this.hashes.delete(oldest);
+    }
+    this.hashes.set(id, running);
+  }
+}
+
+/** Headers that tell a client where an upload stands. */
+export function uploadHeaders(upload: UploadState): Record<string, string> {
+  return {
+    Location: `/v2/${upload.repository}/blobs/uploads/${upload.id}`,
+    Range: `0-${Math.max(upload.size - 1, 0)}`,
+    'Docker-Upload-UUID': upload.id,
+  };
+}
+
+function requireDigest(value: string | undefined): Digest {
+  if (value === undefined || value === '') {
+    throw new OciError(OciErrorCode.DIGEST_INVALID, 'the digest query parameter is required');
+  }
+  return parseDigest(value);
+}
+
+function unknownUpload(id: string): OciError {
+  return new OciError(OciErrorCode.BLOB_UPLOAD_UNKNOWN, `upload ${id} is not known`);
+}
+
+function outOfOrder(upload: UploadState, range: ByteRange): OciError {
+  return new OciError(
+    OciErrorCode.RANGE_INVALID,
+    `chunk starts at ${range.start} but the upload has ${upload.size} bytes`,
+    { status: 416, headers: uploadHeaders(upload) },
+  );
+}
+
+function mapBodyError(err: unknown): unknown {
+  if (err instanceof BodyLengthError) {
+    return new OciError(OciErrorCode.SIZE_INVALID, err.message);
+  }
+  return err;
+}
+
+function noop(): void {}
