@@ -7,7 +7,9 @@ import { createLogger, startRegistry } from './registry-app';
  * deploy/README.md); the flags override the most common ones.
  */
 export function registryCommand(): Command {
-  const registry = new Command('registry').description('the data plane: an OCI registry for one tenant');
+  const registry = new Command('registry').description(
+    'the data plane: an OCI registry for one tenant',
+  );
   registry
     .command('serve')
     .description('serve the OCI Distribution API')
@@ -15,9 +17,11 @@ export function registryCommand(): Command {
     .option('--port <port>', 'port to listen on (PORT, default 5000)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR, default ./data)')
     .option('--quickstart', 'single-machine defaults: local disk, embedded PostgreSQL')
-    .action(async (options: { host?: string; port?: string; dataDir?: string; quickstart?: boolean }) => {
-      await serve(options);
-    });
+    .action(
+      async (options: { host?: string; port?: string; dataDir?: string; quickstart?: boolean }) => {
+        await serve(options);
+      },
+    );
   return registry;
 }
 
@@ -58,7 +62,9 @@ async function serve(options: { host?: string; port?: string; dataDir?: string }
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   if (config.databaseUrl === undefined) {
-    process.stdout.write(`Berth registry listening on ${running.url} (data in ${config.dataDir})\n`);
+    process.stdout.write(
+      `Berth registry listening on ${running.url} (data in ${config.dataDir})\n`,
+    );
   }
 }
 

@@ -9,7 +9,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedde
 import { rewriteRegistryUrl } from './distribution/route-rewrite';
 import { MetricsService } from './observability/metrics.service';
 import { PinoNestLogger } from './observability/pino-nest-logger';
-import { RegistryModule } from './registry.module';
+import { RegistryModule, type RegistryModuleOptions } from './registry.module';
 
 export interface RunningRegistry {
   app: NestFastifyApplication;
@@ -32,7 +32,11 @@ export function createLogger(config: Pick<RegistryConfig, 'logLevel'>): Logger {
  * Starts the data plane: the embedded PostgreSQL when no DATABASE_URL is given, the NestJS
  * application on Fastify (migrations run as the database module starts), then the listener.
  */
-export async function startRegistry(config: RegistryConfig, logger: Logger): Promise<RunningRegistry> {
+export async function startRegistry(
+  config: RegistryConfig,
+  logger: Logger,
+  options: RegistryModuleOptions = {},
+): Promise<RunningRegistry> {
   const started = Date.now();
   logger.info({ config: describeConfig(config) }, 'starting registry');
   let embedded: EmbeddedDatabase | undefined;
@@ -57,10 +61,14 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
   });
   let app: NestFastifyApplication;
   try {
-    app = await NestFactory.create<NestFastifyApplication>(RegistryModule.forRoot(effective), adapter, {
-      logger: new PinoNestLogger(logger),
-      abortOnError: false,
-    });
+    app = await NestFactory.create<NestFastifyApplication>(
+      RegistryModule.forRoot(effective, options),
+      adapter,
+      {
+        logger: new PinoNestLogger(logger),
+        abortOnError: false,
+      },
+    );
   } catch (err) {
     await embedded?.stop();
     throw err;
@@ -80,10 +88,13 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
         server.closeAllConnections();
       }, config.shutdownGraceMs);
       force.unref();
+      // Keep-alive connections whose last request just finished would hold the close open.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
       try {
         await app.close();
       } finally {
         clearTimeout(force);
+        clearInterval(idle);
         await embedded?.stop();
       }
       logger.info('registry stopped');

@@ -5,7 +5,7 @@ import { DatabaseModule } from './database/database.module';
 import { DistributionModule } from './distribution/distribution.module';
 import { HealthModule } from './health/health.module';
 import { ObservabilityModule } from './observability/observability.module';
-import { StorageModule } from './storage/storage.module';
+import { StorageModule, type StorageDecorator } from './storage/storage.module';
 
 @Global()
 @Module({})
@@ -19,17 +19,21 @@ class ConfigModule {
   }
 }
 
+export interface RegistryModuleOptions {
+  decorateStorage?: StorageDecorator;
+}
+
 /** The data plane of one registry (tenant). */
 @Module({})
 export class RegistryModule {
-  static forRoot(config: RegistryConfig): DynamicModule {
+  static forRoot(config: RegistryConfig, options: RegistryModuleOptions = {}): DynamicModule {
     return {
       module: RegistryModule,
       imports: [
         ConfigModule.forRoot(config),
         ObservabilityModule,
         DatabaseModule,
-        StorageModule,
+        StorageModule.forRoot(options.decorateStorage),
         DistributionModule,
         HealthModule,
       ],

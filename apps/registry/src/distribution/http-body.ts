@@ -5,7 +5,8 @@ import { OciError, OciErrorCode } from '@berth/oci';
 export function contentLengthOf(request: FastifyRequest): number | undefined {
   const raw = request.headers['content-length'];
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) throw new OciError(OciErrorCode.SIZE_INVALID, `bad Content-Length ${raw}`);
+  if (!/^\d+$/.test(raw))
+    throw new OciError(OciErrorCode.SIZE_INVALID, `bad Content-Length ${raw}`);
   return Number(raw);
 }
 
@@ -35,9 +36,13 @@ export async function readBody(request: FastifyRequest, limit: number): Promise<
 }
 
 function tooLarge(limit: number): OciError {
-  return new OciError(OciErrorCode.SIZE_INVALID, `manifest is larger than the limit of ${limit} bytes`, {
-    status: 413,
-  });
+  return new OciError(
+    OciErrorCode.SIZE_INVALID,
+    `manifest is larger than the limit of ${limit} bytes`,
+    {
+      status: 413,
+    },
+  );
 }
 
 /** A query parameter that may repeat (`?tag=a&tag=b`), as a list. */

@@ -35,9 +35,13 @@ export class OciExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status === 404) {
-        return new OciError(OciErrorCode.UNSUPPORTED, `no such endpoint: ${request.method} ${request.url}`, {
-          status: 404,
-        });
+        return new OciError(
+          OciErrorCode.UNSUPPORTED,
+          `no such endpoint: ${request.method} ${request.url}`,
+          {
+            status: 404,
+          },
+        );
       }
       if (status === 405) {
         return new OciError(OciErrorCode.UNSUPPORTED, exception.message, { status: 405 });
@@ -47,7 +51,9 @@ export class OciExceptionFilter implements ExceptionFilter {
       }
     }
     if (isClientAbort(exception)) {
-      return new OciError(OciErrorCode.BLOB_UPLOAD_INVALID, 'request body ended early', { status: 400 });
+      return new OciError(OciErrorCode.BLOB_UPLOAD_INVALID, 'request body ended early', {
+        status: 400,
+      });
     }
     this.logger.error(
       `${request.method} ${request.url} failed: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,

@@ -7,7 +7,8 @@ import { repositoryOf } from './route-rewrite';
 export const RepositoryName = createParamDecorator((_data: unknown, ctx: ExecutionContext) => {
   const request = ctx.switchToHttp().getRequest<FastifyRequest>();
   const name = repositoryOf(request.raw);
-  if (name === undefined) throw new OciError(OciErrorCode.NAME_INVALID, 'no repository name in path');
+  if (name === undefined)
+    throw new OciError(OciErrorCode.NAME_INVALID, 'no repository name in path');
   assertRepositoryName(name);
   return name;
 });

@@ -22,9 +22,13 @@ export class HealthController {
   @Get('readyz')
   async readyz(@Res() reply: FastifyReply): Promise<void> {
     const checks = await Promise.allSettled([this.db.query('SELECT 1'), this.storage.ping()]);
-    const [database, storage] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : String(c.reason)));
+    const [database, storage] = checks.map((c) =>
+      c.status === 'fulfilled' ? 'ok' : String(c.reason),
+    );
     const ready = database === 'ok' && storage === 'ok';
-    await reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database, storage });
+    await reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', database, storage });
   }
 
   @Get('metrics')

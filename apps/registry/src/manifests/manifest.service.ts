@@ -173,18 +173,18 @@ export class ManifestService {
     }
   }
 
-  private checkDescriptor(
-    descriptor: Descriptor,
-    sizes: Map<string, number>,
-    what: string,
-  ): void {
+  private checkDescriptor(descriptor: Descriptor, sizes: Map<string, number>, what: string): void {
     const size = sizes.get(descriptor.digest);
     if (size === undefined) {
       // Sparse mode (an opt-in for mirrors of partial content): absent references are allowed.
       if (this.config.sparseManifests) return;
-      throw new OciError(OciErrorCode.MANIFEST_BLOB_UNKNOWN, `referenced ${what} ${descriptor.digest} is not in the repository`, {
-        detail: { digest: descriptor.digest },
-      });
+      throw new OciError(
+        OciErrorCode.MANIFEST_BLOB_UNKNOWN,
+        `referenced ${what} ${descriptor.digest} is not in the repository`,
+        {
+          detail: { digest: descriptor.digest },
+        },
+      );
     }
     if (size !== descriptor.size) {
       throw new OciError(
@@ -245,4 +245,3 @@ export class ManifestService {
     return id;
   }
 }
-

@@ -1,6 +1,25 @@
-import { Controller, Delete, Get, Head, HttpCode, Inject, Param, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  Head,
+  HttpCode,
+  Inject,
+  Param,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OciError, OciErrorCode, manifestAcceptable, parseAccept, parseManifestReference, type ManifestReference } from '@berth/oci';
+import {
+  OciError,
+  OciErrorCode,
+  manifestAcceptable,
+  parseAccept,
+  parseManifestReference,
+  type ManifestReference,
+} from '@berth/oci';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
 import { queryList, readBody } from '../distribution/http-body';
@@ -49,8 +68,18 @@ export class ManifestsController {
   ): Promise<void> {
     const parsed = parseManifestReference(reference);
     const body = await readBody(request, this.config.maxManifestBytes);
-    const pushed = await this.manifests.put(repository, parsed, queryList(tag), request.headers['content-type'], body);
-    reply.status(201).header('Location', `/v2/${repository}/manifests/${pushed.digest}`).header('Docker-Content-Digest', pushed.digest).header('Content-Length', '0');
+    const pushed = await this.manifests.put(
+      repository,
+      parsed,
+      queryList(tag),
+      request.headers['content-type'],
+      body,
+    );
+    reply
+      .status(201)
+      .header('Location', `/v2/${repository}/manifests/${pushed.digest}`)
+      .header('Docker-Content-Digest', pushed.digest)
+      .header('Content-Length', '0');
     if (pushed.subject) reply.header('OCI-Subject', pushed.subject);
     if (pushed.tags.length > 0) reply.header('OCI-Tag', pushed.tags.join(', '));
     await reply.send();
@@ -58,14 +87,24 @@ export class ManifestsController {
 
   @Delete(':reference')
   @HttpCode(202)
-  async delete(@RepositoryName() repository: string, @Param('reference') reference: string): Promise<void> {
+  async delete(
+    @RepositoryName() repository: string,
+    @Param('reference') reference: string,
+  ): Promise<void> {
     await this.manifests.delete(repository, lookupReference(reference));
   }
 
-  private async find(repository: string, reference: string, request: FastifyRequest): Promise<StoredManifest> {
+  private async find(
+    repository: string,
+    reference: string,
+    request: FastifyRequest,
+  ): Promise<StoredManifest> {
     const parsed = lookupReference(reference);
     const manifest = await this.manifests.get(repository, parsed);
-    if (parsed.kind === 'tag' && !manifestAcceptable(manifest.mediaType, parseAccept(request.headers.accept))) {
+    if (
+      parsed.kind === 'tag' &&
+      !manifestAcceptable(manifest.mediaType, parseAccept(request.headers.accept))
+    ) {
       throw new OciError(
         OciErrorCode.MANIFEST_UNKNOWN,
         `manifest ${reference} is a ${manifest.mediaType}, which the Accept header does not list`,

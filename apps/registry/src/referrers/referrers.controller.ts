@@ -19,6 +19,9 @@ export class ReferrersController {
     const artifactType = queryOne(artifactTypeParam);
     const index = await this.referrers.list(repository, parseDigest(digest).value, artifactType);
     if (artifactType !== undefined) reply.header('OCI-Filters-Applied', 'artifactType');
-    await reply.status(200).header('Content-Type', MediaType.OciIndex).send(Buffer.from(JSON.stringify(index)));
+    await reply
+      .status(200)
+      .header('Content-Type', MediaType.OciIndex)
+      .send(Buffer.from(JSON.stringify(index)));
   }
 }

@@ -11,7 +11,10 @@ export class RepositoryService {
 
   constructor(private readonly db: DataSource) {}
 
-  async findId(name: string, manager: EntityManager = this.db.manager): Promise<string | undefined> {
+  async findId(
+    name: string,
+    manager: EntityManager = this.db.manager,
+  ): Promise<string | undefined> {
     const cached = this.ids.get(name);
     if (cached !== undefined) return cached;
     const rows: { id: string }[] = await manager.query(

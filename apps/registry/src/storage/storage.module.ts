@@ -1,4 +1,11 @@
-import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { join } from 'node:path';
 import {
   FilesystemStorageDriver,
@@ -43,17 +50,25 @@ class StorageShutdown implements OnApplicationShutdown {
   }
 }
 
+/** Wraps the chosen driver (tests use it to inject storage faults around a real adapter). */
+export type StorageDecorator = (driver: StorageDriver) => StorageDriver;
+
 @Global()
-@Module({
-  providers: [
-    {
-      provide: STORAGE_DRIVER,
-      inject: [REGISTRY_CONFIG],
-      useFactory: (config: RegistryConfig) => createStorageDriver(config),
-    },
-    { provide: StorageLayout, useValue: new StorageLayout() },
-    StorageShutdown,
-  ],
-  exports: [STORAGE_DRIVER, StorageLayout],
-})
-export class StorageModule {}
+@Module({})
+export class StorageModule {
+  static forRoot(decorate: StorageDecorator = (driver) => driver): DynamicModule {
+    return {
+      module: StorageModule,
+      providers: [
+        {
+          provide: STORAGE_DRIVER,
+          inject: [REGISTRY_CONFIG],
+          useFactory: async (config: RegistryConfig) => decorate(await createStorageDriver(config)),
+        },
+        { provide: StorageLayout, useValue: new StorageLayout() },
+        StorageShutdown,
+      ],
+      exports: [STORAGE_DRIVER, StorageLayout],
+    };
+  }
+}

@@ -42,7 +42,10 @@ export class ListingService {
         ORDER BY name LIMIT $3`,
       [repositoryId, page.last ?? null, n + 1],
     );
-    return this.toPage(rows.map((r) => r.name), n);
+    return this.toPage(
+      rows.map((r) => r.name),
+      n,
+    );
   }
 
   async catalog(page: PageRequest): Promise<Page> {
@@ -52,7 +55,10 @@ export class ListingService {
       `SELECT name FROM repositories WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
       [page.last ?? null, n + 1],
     );
-    return this.toPage(rows.map((r) => r.name), n);
+    return this.toPage(
+      rows.map((r) => r.name),
+      n,
+    );
   }
 
   private toPage(items: string[], n: number): Page {

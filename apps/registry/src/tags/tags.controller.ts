@@ -12,9 +12,16 @@ export class TagsController {
   constructor(private readonly listing: ListingService) {}
 
   @Get('_r/tags/list')
-  async tags(@RepositoryName() repository: string, @Query() query: ListQuery, @Res() reply: FastifyReply): Promise<void> {
+  async tags(
+    @RepositoryName() repository: string,
+    @Query() query: ListQuery,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const page = await this.listing.tags(repository, pageOf(query));
-    await sendPage(reply, `/v2/${repository}/tags/list`, page, { name: repository, tags: page.items });
+    await sendPage(reply, `/v2/${repository}/tags/list`, page, {
+      name: repository,
+      tags: page.items,
+    });
   }
 
   @Get('_catalog')
@@ -28,10 +35,18 @@ function pageOf(query: ListQuery): { n?: number; last?: string } {
   return parsePageParams(queryOne(query.n), queryOne(query.last), Number.MAX_SAFE_INTEGER);
 }
 
-async function sendPage(reply: FastifyReply, path: string, page: Page, body: object): Promise<void> {
+async function sendPage(
+  reply: FastifyReply,
+  path: string,
+  page: Page,
+  body: object,
+): Promise<void> {
   if (page.next !== undefined) {
     const next = `${path}?n=${page.n}&last=${encodeURIComponent(page.next)}`;
     reply.header('Link', `<${next}>; rel="next"`);
   }
-  await reply.status(200).header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  await reply
+    .status(200)
+    .header('Content-Type', 'application/json; charset=utf-8')
+    .send(JSON.stringify(body));
 }

@@ -26,12 +26,20 @@ export function jsonBlob(value: unknown): Blob {
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
-export function imageManifest(config: Blob, layers: Blob[], extra: Record<string, unknown> = {}): Buffer {
+export function imageManifest(
+  config: Blob,
+  layers: Blob[],
+  extra: Record<string, unknown> = {},
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config.digest, size: config.data.length },
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: config.digest,
+        size: config.data.length,
+      },
       layers: layers.map((l) => ({
         mediaType: 'application/vnd.oci.image.layer.v1.tar',
         digest: l.digest,

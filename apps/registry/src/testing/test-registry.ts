@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadRegistryConfig } from '../config/registry-config';
 import { createLogger, startRegistry, type RunningRegistry } from '../registry-app';
+import type { RegistryModuleOptions } from '../registry.module';
 
 export interface TestRegistry {
   url: string;
@@ -18,10 +19,15 @@ export interface TestRegistry {
  * An in-process registry on a fresh database of the PostgreSQL server named by
  * DATABASE_URL (started by scripts/pg-server.sh) and a fresh temp data directory.
  */
-export async function startTestRegistry(env: Record<string, string> = {}): Promise<TestRegistry> {
+export async function startTestRegistry(
+  env: Record<string, string> = {},
+  options: RegistryModuleOptions = {},
+): Promise<TestRegistry> {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    throw new Error('DATABASE_URL is not set: start PostgreSQL with `eval "$(scripts/pg-server.sh start)"`');
+    throw new Error(
+      'DATABASE_URL is not set: start PostgreSQL with `eval "$(scripts/pg-server.sh start)"`',
+    );
   }
   const database = `berth_test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
@@ -41,7 +47,7 @@ export async function startTestRegistry(env: Record<string, string> = {}): Promi
     SHUTDOWN_GRACE_MS: '2000',
     ...env,
   });
-  const running = await startRegistry(config, createLogger(config));
+  const running = await startRegistry(config, createLogger(config), options);
   return {
     url: running.url.replace('[::1]', '127.0.0.1'),
     running,

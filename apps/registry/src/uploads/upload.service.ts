@@ -172,8 +172,10 @@ export class UploadService {
       expected = rangeLength;
     }
     const running = this.hashes.get(upload.id);
-    const continues = upload.size === 0 || (running !== undefined && running.offset === upload.size);
-    const hash = running && running.offset === upload.size ? running.hash.copy() : createHash('sha256');
+    const continues =
+      upload.size === 0 || (running !== undefined && running.offset === upload.size);
+    const hash =
+      running && running.offset === upload.size ? running.hash.copy() : createHash('sha256');
     const hashing = new HashingStream(hash, expected);
     let size: number;
     try {
@@ -198,7 +200,12 @@ export class UploadService {
     return `${digest.algorithm}:${hash.digest('hex')}`;
   }
 
-  private async commit(id: string, repository: string, digest: string, size: number): Promise<void> {
+  private async commit(
+    id: string,
+    repository: string,
+    digest: string,
+    size: number,
+  ): Promise<void> {
     const key = this.layout.blob(digest);
     // Same bytes already stored (another repository, or a concurrent push): keep those.
     if ((await this.blobs.existsAnywhere(digest)) && (await this.storage.stat(key)) !== undefined) {

@@ -1,4 +1,16 @@
-import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isValidRepositoryName, parseDigest } from '@berth/oci';
 import { BlobService, type BlobInfo } from '../blobs/blob.service';
@@ -31,7 +43,12 @@ export class UploadsController {
     }
     const digest = queryOne(query.digest);
     if (digest !== undefined && hasBody(request)) {
-      const blob = await this.uploads.uploadMonolithic(repository, digest, request.raw, contentLengthOf(request));
+      const blob = await this.uploads.uploadMonolithic(
+        repository,
+        digest,
+        request.raw,
+        contentLengthOf(request),
+      );
       return created(reply, repository, blob);
     }
     const upload = await this.uploads.start(repository);
@@ -44,7 +61,11 @@ export class UploadsController {
   }
 
   @Get(':id')
-  async status(@RepositoryName() repository: string, @Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
+  async status(
+    @RepositoryName() repository: string,
+    @Param('id') id: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     await accepted(reply, await this.uploads.status(repository, id), 204);
   }
 
@@ -89,7 +110,11 @@ export class UploadsController {
     await this.uploads.cancel(repository, id);
   }
 
-  private async tryMount(repository: string, mount: string, from: string | undefined): Promise<BlobInfo | undefined> {
+  private async tryMount(
+    repository: string,
+    mount: string,
+    from: string | undefined,
+  ): Promise<BlobInfo | undefined> {
     const digest = parseDigest(mount).value;
     if (from === undefined) {
       // OCI 1.1: without `from` the registry may mount from any repository that has the blob.
@@ -109,6 +134,10 @@ async function created(reply: FastifyReply, repository: string, blob: BlobInfo):
     .send();
 }
 
-async function accepted(reply: FastifyReply, upload: UploadState, status: 202 | 204): Promise<void> {
+async function accepted(
+  reply: FastifyReply,
+  upload: UploadState,
+  status: 202 | 204,
+): Promise<void> {
   await reply.status(status).headers(uploadHeaders(upload)).header('Content-Length', '0').send();
 }

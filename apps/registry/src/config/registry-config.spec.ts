@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, describeConfig, loadRegistryConfig } from './registry-config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadRegistryConfig(env, '/srv');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail('configuration was accepted');
+}
+
+describe('registry configuration', () => {
+  it('defaults to the single-machine quick start', () => {
+    const config = loadRegistryConfig({}, '/srv');
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 5000);
+    assert.equal(config.dataDir, '/srv/data');
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.storage, 'filesystem');
+    assert.equal(config.maxManifestBytes, 4 * 1024 * 1024);
+    assert.equal(config.sparseManifests, false);
+  });
+
+  it('switches to S3 when a bucket is given', () => {
+    const config = loadRegistryConfig({ S3_BUCKET: 'b', S3_ENDPOINT: 'http://127.0.0.1:9000' });
+    assert.equal(config.storage, 's3');
+    assert.equal(config.s3?.bucket, 'b');
+    assert.equal(config.s3?.region, 'us-east-1');
+  });
+
+  it('reports every wrong value at once, readably', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      STORAGE_DRIVER: 'floppy',
+      DATABASE_URL: 'mysql://x',
+      REGISTRY_SPARSE_MANIFESTS: 'maybe',
+      LOG_LEVEL: 'loud',
+      REGISTRY_MAX_MANIFEST_BYTES: '10',
+    });
+    assert.equal(problems.length, 6, problems.join('\n'));
+    assert.match(problems.join('\n'), /PORT="eighty" is not a whole number/);
+    assert.match(problems.join('\n'), /STORAGE_DRIVER="floppy" is not one of: filesystem, s3/);
+    assert.match(problems.join('\n'), /DATABASE_URL must use postgres: or postgresql:/);
+    assert.match(problems.join('\n'), /REGISTRY_MAX_MANIFEST_BYTES=10 is out of range/);
+  });
+
+  it('requires a bucket and paired credentials for S3', () => {
+    const problems = problemsOf({ STORAGE_DRIVER: 's3', S3_ACCESS_KEY_ID: 'k' });
+    assert.match(problems.join('\n'), /S3_BUCKET is required/);
+    assert.match(problems.join('\n'), /must be given together/);
+  });
+
+  it('never shows secrets, in errors or in the logged configuration', () => {
+    const problems = problemsOf({ DATABASE_URL: 'not a url with secret' });
+    assert.doesNotMatch(problems.join('\n'), /secret/);
+    const config = loadRegistryConfig({
+      DATABASE_URL: 'postgres://u:hunter2@db/registry',
+      S3_BUCKET: 'b',
+      S3_ACCESS_KEY_ID: 'k',
+      S3_SECRET_ACCESS_KEY: 'topsecret',
+    });
+    const shown = JSON.stringify(describeConfig(config));
+    assert.doesNotMatch(shown, /hunter2|topsecret/);
+  });
+});
