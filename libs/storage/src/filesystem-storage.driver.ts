@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import { constants as fsConstants, type Dirent } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { assertByteRange, assertUploadOffset, hasErrorCode, toBuffer } from './driver-support';
+import type { ByteRange, ObjectInfo, StorageDriver } from './storage-driver';
+import { StorageNotFoundError } from './storage-driver';
+import { StorageLayout } from './storage-layout';
+
+/**
+ * Storage on a local (or shared POSIX) filesystem, rooted at `rootDir`:
+ *
+ * - objects are files at `<root>/<key>`;
+ * - `put` writes `<root>/tmp/<random>`, fsyncs it and renames it over the target, so readers
+ *   see the old or the new file, never a partial one (rename(2) is atomic within a filesystem);
+ * - an upload is the single file `<root>/uploads/<id>/data`, appended to in place;
+ *   `commitUpload` renames it to the blob key, which is O(1) and atomic.
+ *
+ * Readers hold an open descriptor, so a concurrent replace or delete never truncates a read in
+ * progress. Concurrent `writeUpload` calls on the same upload are the caller's to prevent.
+ */
+export class FilesystemStorageDriver implements StorageDriver {
+  readonly kind = 'filesystem' as const;
+  private readonly root: string;
+  private readonly layout = new StorageLayout();
+
+  constructor(rootDir: string) {
+    this.root = path.resolve(rootDir);
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const stats = await fs.stat(this.pathOf(key));
+      return stats.isFile() ? { size: stats.size } : undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    if (range !== undefined) assertByteRange(range);
+    const handle = await this.openForReading(this.pathOf(key), key);
+    try {
+      if (range === undefined) return handle.createReadStream();
+      const { size } = await handle.stat();
+      if (range.start >= size) {
+        throw new RangeError(
+          `range ${range.start}-${range.end} not satisfiable: ${key} has ${size} bytes`,
+        );
+      }
+      return handle.createReadStream({ start: range.start, end: Math.min(range.end, size - 1) });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async readAll(key: string): Promise<Buffer> {
+    try {
+      return await fs.readFile(this.pathOf(key));
+    } catch (error) {
+      if (isMissing(error) || hasErrorCode(error, 'EISDIR')) throw new StorageNotFoundError(key);
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Buffer): Promise<void> {
+    const target = this.pathOf(key);
+    const temp = await this.tempPath();
+    try {
+      const handle = await fs.open(temp, 'wx');
+      try {
+        await handle.writeFile(body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.rename(temp, target);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    await syncDirectory(path.dirname(target));
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await fs.unlink(this.pathOf(key));
+    } catch (error) {
+      // EISDIR: the key is only a prefix of other keys, as in S3 there is nothing to delete.
+      if (isMissing(error) || hasErrorCode(error, 'EISDIR')) return;
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    StorageLayout.assertPrefix(prefix);
+    // Walk the deepest directory that contains every key with this (string) prefix.
+    const directory = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    for await (const key of this.walk(directory)) {
+      if (key.startsWith(prefix)) yield key;
+    }
+  }
+
+  presignedReadUrl(key: string, expiresInSeconds: number): Promise<string | undefined> {
+    void key;
+    void expiresInSeconds;
+    return Promise.resolve(undefined);
+  }
+
+  async createUpload(id: string): Promise<void> {
+    const dataPath = this.uploadDataPath(id);
+    await fs.mkdir(path.dirname(dataPath), { recursive: true });
+    try {
+      const handle = await fs.open(dataPath, 'wx');
+      await handle.close();
+    } catch (error) {
+      if (hasErrorCode(error, 'EEXIST')) throw new Error(`upload ${id} already exists`);
+      throw error;
+    }
+  }
+
+  async writeUpload(id: string, offset: number, body: Readable): Promise<number> {
+    assertUploadOffset(offset);
+    const dataPath = this.uploadDataPath(id);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(dataPath, 'r+');
+    } catch (error) {
+      if (isMissing(error)) throw new StorageNotFoundError(this.layout.upload(id));
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (offset > size) {
+        throw new Error(`cannot write upload ${id} at offset ${offset}: it only has ${size} bytes`);
+      }
+      if (size > offset) await handle.truncate(offset);
+      let position = offset;
+      try {
+        // One chunk in flight at a time: the body is pulled only as fast as the disk takes it.
+        for await (const chunk of body) {
+          position += await writeFully(handle, toBuffer(chunk), position);
+        }
+        await handle.sync();
+      } catch (error) {
+        // Leave exactly `offset` bytes so the retry of this chunk starts from a known size.
+        await handle.truncate(offset).catch(() => undefined);
+        throw error;
+      }
+      return position;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async uploadSize(id: string): Promise<number> {
+    try {
+      return (await fs.stat(this.uploadDataPath(id))).size;
+    } catch (error) {
+      if (isMissing(error)) throw new StorageNotFoundError(this.layout.upload(id));
+      throw error;
+    }
+  }
+
+  async readUpload(id: string): Promise<Readable> {
+    const handle = await this.openForReading(this.uploadDataPath(id), this.layout.upload(id));
+    return handle.createReadStream();
+  }
+
+  async commitUpload(id: string, key: string): Promise<void> {
+    const dataPath = this.uploadDataPath(id);
+    const target = this.pathOf(key);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await fs.rename(dataPath, target);
+    } catch (error) {
+      if (isMissing(error)) throw new StorageNotFoundError(this.layout.upload(id));
+      throw error;
+    }
+    await syncDirectory(path.dirname(target));
+    await fs.rm(path.dirname(dataPath), { recursive: true, force: true });
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await fs.rm(path.dirname(this.uploadDataPath(id)), { recursive: true, force: true });
+  }
+
+  async ping(): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true });
+    await fs.access(this.root, fsConstants.W_OK);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private pathOf(key: string): string {
+    StorageLayout.assertKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private uploadDataPath(id: string): string {
+    return path.join(this.root, ...this.layout.upload(id).split('/').filter(Boolean), 'data');
+  }
+
+  private async tempPath(): Promise<string> {
+    const directory = path.join(this.root, StorageLayout.tmpPrefix);
+    await fs.mkdir(directory, { recursive: true });
+    return path.join(directory, `put-${randomUUID()}`);
+  }
+
+  private async openForReading(file: string, key: string): Promise<fs.FileHandle> {
+    try {
+      const handle = await fs.open(file, 'r');
+      if (!(await handle.stat()).isFile()) {
+        await handle.close();
+        throw new StorageNotFoundError(key);
+      }
+      return handle;
+    } catch (error) {
+      if (isMissing(error) || hasErrorCode(error, 'EISDIR')) throw new StorageNotFoundError(key);
+      throw error;
+    }
+  }
+
+  /** Regular files below `<root>/<directory>`, as keys; tolerates concurrent deletions. */
+  private async *walk(directory: string): AsyncGenerator<string> {
+    let entries: AsyncIterable<Dirent>;
+    try {
+      entries = await fs.opendir(
+        directory === '' ? this.root : path.join(this.root, ...directory.split('/')),
+      );
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    for await (const entry of entries) {
+      const key = directory === '' ? entry.name : `${directory}/${entry.name}`;
+      if (entry.isDirectory()) yield* this.walk(key);
+      else if (entry.isFile()) yield key;
+    }
+  }
+}
+
+async function writeFully(
+  handle: fs.FileHandle,
+  buffer: Buffer,
+  position: number,
+): Promise<number> {
+  let written = 0;
+  while (written < buffer.length) {
+    const result = await handle.write(buffer, written, buffer.length - written, position + written);
+    written += result.bytesWritten;
+  }
+  return written;
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  // Makes the rename durable. Best effort: some filesystems refuse fsync on directories.
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(directory, 'r');
+    await handle.sync();
+  } catch {
+    // ignored
+  } finally {
+    await handle?.close();
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return hasErrorCode(error, 'ENOENT') || hasErrorCode(error, 'ENOTDIR');
+}
