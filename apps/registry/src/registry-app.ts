@@ -7,6 +7,10 @@ import pino, { type Logger } from 'pino';
 import { describeConfig, type RegistryConfig } from './config/registry-config';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres';
 import { rewriteRegistryUrl } from './distribution/route-rewrite';
+import { ociErrorBody } from '@berth/oci';
+import { tooManyRequests } from './auth/auth-challenge';
+import { RateLimiter } from './auth/rate-limiter';
+import { REGISTRY_CONFIG } from './config/config.tokens';
 import { MetricsService } from './observability/metrics.service';
 import { PinoNestLogger } from './observability/pino-nest-logger';
 import { RegistryModule, type RegistryModuleOptions } from './registry.module';
@@ -67,6 +71,8 @@ export async function startRegistry(
       {
         logger: new PinoNestLogger(logger),
         abortOnError: false,
+        // Nest's own body parsers would consume blob and manifest bodies; see configureHttp.
+        bodyParser: false,
       },
     );
   } catch (err) {
@@ -110,15 +116,38 @@ function requestIdOf(req: IncomingMessage): string {
 /** Raw request bodies, the API version header, request logs and metrics. */
 function configureHttp(app: NestFastifyApplication, logger: Logger): void {
   const fastify = app.getHttpAdapter().getInstance();
-  // Blob and manifest bodies are streamed by the handlers themselves, never parsed here.
+  // Blob and manifest bodies are streamed by the handlers themselves, never parsed here;
+  // only the admin API takes JSON bodies.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  fastify.addContentTypeParser('*', (request, payload, done) => {
+    if (!request.url.startsWith('/admin/') || !/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
+      done(null);
+      return;
+    }
+    readJson(payload, ADMIN_BODY_LIMIT).then(
+      (body) => done(null, body),
+      (err: Error) => done(err),
+    );
+  });
   const metrics = app.get(MetricsService);
+  const config = app.get<RegistryConfig>(REGISTRY_CONFIG);
+  const limiter = new RateLimiter(config.auth.rateLimitRequests, config.auth.rateLimitWindowSeconds * 1000);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (request.originalUrl.startsWith('/v2')) {
       void reply.header('Docker-Distribution-API-Version', 'registry/2.0');
     }
     void reply.header('X-Request-Id', request.id);
+    const wait = limiter.take(request.ip);
+    if (wait > 0) {
+      const error = tooManyRequests(wait, 'request rate limit exceeded');
+      void reply
+        .status(error.status)
+        .headers(error.headers)
+        .header('Content-Type', 'application/json; charset=utf-8')
+        .header('Connection', 'close')
+        .send(JSON.stringify(ociErrorBody(error)));
+      return;
+    }
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -140,5 +169,30 @@ function configureHttp(app: NestFastifyApplication, logger: Logger): void {
       );
     }
     done();
+  });
+}
+
+const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+function readJson(stream: NodeJS.ReadableStream, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(Object.assign(new Error('request body too large'), { statusCode: 413 }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.on('error', reject);
+    stream.on('end', () => {
+      try {
+        resolve(size === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(Object.assign(new Error('request body is not valid JSON'), { statusCode: 400 }));
+      }
+    });
   });
 }

@@ -1,6 +1,8 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
 import { REGISTRY_CONFIG } from './config/config.tokens';
 import type { RegistryConfig } from './config/registry-config';
+import { AuditModule } from './audit/audit.module'; // TEMP(audit)
 import { DatabaseModule } from './database/database.module';
 import { DistributionModule } from './distribution/distribution.module';
 import { HealthModule } from './health/health.module';
@@ -34,8 +36,10 @@ export class RegistryModule {
         ObservabilityModule,
         DatabaseModule,
         StorageModule.forRoot(options.decorateStorage),
+        AuthModule,
         DistributionModule,
         HealthModule,
+        AuditModule, // TEMP(audit)
       ],
     };
   }

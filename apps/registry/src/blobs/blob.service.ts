@@ -110,13 +110,19 @@ export class BlobService {
   }
 
   /** Mount without a source repository: from any repository of the registry that has it. */
-  async mountFromAnywhere(repository: string, digest: string): Promise<BlobInfo | undefined> {
-    const rows: { size: string }[] = await this.db.query(
-      `SELECT b.size FROM blobs b
-        WHERE b.digest = $1 AND EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)`,
+  async mountFromAnywhere(
+    repository: string,
+    digest: string,
+    mayPull: (repository: string) => boolean,
+  ): Promise<BlobInfo | undefined> {
+    const rows: { name: string; size: string }[] = await this.db.query(
+      `SELECT r.name, b.size FROM repository_blobs rb
+         JOIN repositories r ON r.id = rb.repository_id
+         JOIN blobs b ON b.digest = rb.digest
+        WHERE rb.digest = $1 LIMIT 1000`,
       [digest],
     );
-    const row = rows[0];
+    const row = rows.find((r) => mayPull(r.name));
     if (!row) return undefined;
     await this.db.transaction((manager) => this.linkExisting(manager, repository, digest));
     return { digest, size: Number(row.size) };

@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, Head, HttpCode, Param, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseDigest } from '@berth/oci';
+import { RepositoryAccess } from '../auth/auth.decorators';
 import { RepositoryName } from '../distribution/repository-name.decorator';
 import { MetricsService } from '../observability/metrics.service';
 import { BlobService, type BlobContent, type BlobInfo } from './blob.service';
@@ -14,6 +15,7 @@ export class BlobsController {
   ) {}
 
   @Head(':digest')
+  @RepositoryAccess('pull')
   async head(
     @RepositoryName() repository: string,
     @Param('digest') digest: string,
@@ -24,6 +26,7 @@ export class BlobsController {
   }
 
   @Get(':digest')
+  @RepositoryAccess('pull')
   async get(
     @RepositoryName() repository: string,
     @Param('digest') digest: string,
@@ -37,6 +40,7 @@ export class BlobsController {
   }
 
   @Delete(':digest')
+  @RepositoryAccess('delete')
   @HttpCode(202)
   async delete(
     @RepositoryName() repository: string,

@@ -14,6 +14,31 @@ export interface S3Config {
   presignedRedirect: boolean;
 }
 
+export type AuthMode = 'token' | 'none';
+
+export interface AuthConfig {
+  /** `token`: Docker token authentication; `none`: an open registry (benchmarks, local use). */
+  mode: AuthMode;
+  /** The `service` of the token flow and the `aud` of tokens. */
+  service: string;
+  /** The `iss` of tokens this registry mints. */
+  issuer: string;
+  /** Token endpoint announced in `WWW-Authenticate`; derived from the request when unset. */
+  realm?: string;
+  tokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** First administrator, created when the registry has no principal yet. */
+  adminUser: string;
+  adminPassword?: string;
+  lockoutThreshold: number;
+  lockoutWindowSeconds: number;
+  lockoutCooldownSeconds: number;
+  /** Requests per IP per window on the whole API; 0 switches the limit off. */
+  rateLimitRequests: number;
+  rateLimitWindowSeconds: number;
+  auditRetentionDays: number;
+}
+
 /** The data plane's whole configuration, validated once at start-up. Nothing else reads the environment. */
 export interface RegistryConfig {
   host: string;
@@ -36,6 +61,7 @@ export interface RegistryConfig {
   listMaxPageSize: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  auth: AuthConfig;
 }
 
 export class ConfigError extends Error {
@@ -54,7 +80,7 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'trace',
   'silent',
 ];
-const SECRET_KEYS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL']);
+const SECRET_KEYS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL', 'REGISTRY_ADMIN_PASSWORD']);
 
 type Env = Record<string, string | undefined>;
 
@@ -173,7 +199,29 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     listMaxPageSize: r.int('REGISTRY_LIST_MAX_PAGE_SIZE', 10_000, 1, 1_000_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    auth: {
+      mode: r.oneOf<AuthMode>('REGISTRY_AUTH', ['token', 'none'], 'none'),
+      service: r.string('REGISTRY_AUTH_SERVICE') ?? 'berth-registry',
+      issuer: r.string('REGISTRY_AUTH_ISSUER') ?? 'berth-registry',
+      realm: r.url('REGISTRY_AUTH_REALM', ['http:', 'https:']),
+      tokenTtlSeconds: r.int('REGISTRY_TOKEN_TTL_SECONDS', 300, 30, 86_400),
+      refreshTokenTtlSeconds: r.int('REGISTRY_REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+      adminUser: r.string('REGISTRY_ADMIN_USER') ?? 'admin',
+      adminPassword: r.string('REGISTRY_ADMIN_PASSWORD'),
+      lockoutThreshold: r.int('REGISTRY_LOCKOUT_THRESHOLD', 10, 1, 10_000),
+      lockoutWindowSeconds: r.int('REGISTRY_LOCKOUT_WINDOW_SECONDS', 300, 1, 86_400),
+      lockoutCooldownSeconds: r.int('REGISTRY_LOCKOUT_COOLDOWN_SECONDS', 900, 1, 86_400),
+      rateLimitRequests: r.int('REGISTRY_RATE_LIMIT_REQUESTS', 500, 0, 10_000_000),
+      rateLimitWindowSeconds: r.int('REGISTRY_RATE_LIMIT_WINDOW_SECONDS', 600, 1, 86_400),
+      auditRetentionDays: r.int('REGISTRY_AUDIT_RETENTION_DAYS', 90, 1, 3650),
+    },
   };
+  if (config.auth.adminPassword !== undefined && config.auth.adminPassword.length < 8) {
+    r.problems.push('REGISTRY_ADMIN_PASSWORD must have at least 8 characters');
+  }
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(config.auth.adminUser)) {
+    r.problems.push('REGISTRY_ADMIN_USER must be 1-64 of a-z 0-9 . _ - starting with a letter or digit');
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }
@@ -183,6 +231,7 @@ export function describeConfig(config: RegistryConfig): Record<string, unknown> 
   return {
     ...config,
     databaseUrl: config.databaseUrl ? maskUrl(config.databaseUrl) : 'embedded',
+    auth: { ...config.auth, adminPassword: config.auth.adminPassword ? '<redacted>' : undefined },
     s3: config.s3
       ? { ...config.s3, secretAccessKey: config.s3.secretAccessKey ? '<redacted>' : undefined }
       : undefined,

@@ -2,11 +2,13 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import type { StorageDriver } from '@berth/storage';
+import { Public } from '../auth/auth.decorators';
 import { MetricsService } from '../observability/metrics.service';
 import { STORAGE_DRIVER } from '../storage/storage.module';
 
 /** Liveness, readiness (database and storage reachable) and Prometheus metrics. */
 @Controller()
+@Public()
 export class HealthController {
   constructor(
     private readonly db: DataSource,

@@ -20,6 +20,7 @@ import {
   parseManifestReference,
   type ManifestReference,
 } from '@berth/oci';
+import { RepositoryAccess } from '../auth/auth.decorators';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
 import { queryList, readBody } from '../distribution/http-body';
@@ -36,6 +37,7 @@ export class ManifestsController {
   ) {}
 
   @Head(':reference')
+  @RepositoryAccess('pull')
   async head(
     @RepositoryName() repository: string,
     @Param('reference') reference: string,
@@ -47,6 +49,7 @@ export class ManifestsController {
   }
 
   @Get(':reference')
+  @RepositoryAccess('pull')
   async get(
     @RepositoryName() repository: string,
     @Param('reference') reference: string,
@@ -59,6 +62,7 @@ export class ManifestsController {
   }
 
   @Put(':reference')
+  @RepositoryAccess('push')
   async put(
     @RepositoryName() repository: string,
     @Param('reference') reference: string,
@@ -86,6 +90,7 @@ export class ManifestsController {
   }
 
   @Delete(':reference')
+  @RepositoryAccess('delete')
   @HttpCode(202)
   async delete(
     @RepositoryName() repository: string,

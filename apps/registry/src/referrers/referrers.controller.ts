@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { MediaType, parseDigest } from '@berth/oci';
+import { RepositoryAccess } from '../auth/auth.decorators';
 import { queryOne } from '../distribution/http-body';
 import { RepositoryName } from '../distribution/repository-name.decorator';
 import { ReferrersService } from './referrers.service';
@@ -10,6 +11,7 @@ export class ReferrersController {
   constructor(private readonly referrers: ReferrersService) {}
 
   @Get(':digest')
+  @RepositoryAccess('pull')
   async list(
     @RepositoryName() repository: string,
     @Param('digest') digest: string,

@@ -48,17 +48,23 @@ export class ListingService {
     );
   }
 
-  async catalog(page: PageRequest): Promise<Page> {
+  /** Repositories the caller may pull (`visible`), a page at a time. */
+  async catalog(page: PageRequest, visible: (name: string) => boolean = () => true): Promise<Page> {
     const n = Math.min(page.n ?? this.config.catalogDefaultPageSize, this.config.listMaxPageSize);
     if (n === 0) return { items: [], n };
-    const rows: { name: string }[] = await this.db.query(
-      `SELECT name FROM repositories WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
-      [page.last ?? null, n + 1],
-    );
-    return this.toPage(
-      rows.map((r) => r.name),
-      n,
-    );
+    const items: string[] = [];
+    let last = page.last ?? null;
+    // Hidden repositories are skipped: read on until the page is full or the list ends.
+    for (;;) {
+      const rows: { name: string }[] = await this.db.query(
+        `SELECT name FROM repositories WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
+        [last, n + 1],
+      );
+      for (const row of rows) if (visible(row.name)) items.push(row.name);
+      if (items.length > n || rows.length <= n) break;
+      last = rows[rows.length - 1]?.name ?? null;
+    }
+    return this.toPage(items.slice(0, n + 1), n);
   }
 
   private toPage(items: string[], n: number): Page {

@@ -1,6 +1,8 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { parsePageParams } from '@berth/oci';
+import { AccessPolicy } from '../auth/access-policy.service';
+import { CatalogAccess, CurrentCaller, RepositoryAccess, type Caller } from '../auth/auth.decorators';
 import { queryOne } from '../distribution/http-body';
 import { RepositoryName } from '../distribution/repository-name.decorator';
 import { ListingService, type Page } from './listing.service';
@@ -9,9 +11,13 @@ type ListQuery = Record<string, string | string[] | undefined>;
 
 @Controller('v2')
 export class TagsController {
-  constructor(private readonly listing: ListingService) {}
+  constructor(
+    private readonly listing: ListingService,
+    private readonly access: AccessPolicy,
+  ) {}
 
   @Get('_r/tags/list')
+  @RepositoryAccess('pull')
   async tags(
     @RepositoryName() repository: string,
     @Query() query: ListQuery,
@@ -25,8 +31,13 @@ export class TagsController {
   }
 
   @Get('_catalog')
-  async catalog(@Query() query: ListQuery, @Res() reply: FastifyReply): Promise<void> {
-    const page = await this.listing.catalog(pageOf(query));
+  @CatalogAccess()
+  async catalog(
+    @Query() query: ListQuery,
+    @CurrentCaller() caller: Caller,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const page = await this.listing.catalog(pageOf(query), await this.access.pullFilter(caller));
     await sendPage(reply, '/v2/_catalog', page, { repositories: page.items });
   }
 }

@@ -43,6 +43,7 @@ export async function startTestRegistry(
     DATA_DIR: dataDir,
     DATABASE_URL: url.toString(),
     DATABASE_POOL_SIZE: '10',
+    REGISTRY_AUTH: 'none',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SHUTDOWN_GRACE_MS: '2000',
     ...env,

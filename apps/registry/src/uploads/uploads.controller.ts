@@ -13,6 +13,8 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isValidRepositoryName, parseDigest } from '@berth/oci';
+import { AccessPolicy } from '../auth/access-policy.service';
+import { CurrentCaller, RepositoryAccess, type Caller } from '../auth/auth.decorators';
 import { BlobService, type BlobInfo } from '../blobs/blob.service';
 import { parseUploadContentRange } from '../blobs/byte-range';
 import { contentLengthOf, hasBody, queryOne } from '../distribution/http-body';
@@ -22,10 +24,12 @@ import { UploadService, uploadHeaders, type UploadState } from './upload.service
 type UploadQuery = Record<string, string | string[] | undefined>;
 
 @Controller('v2/_r/blobs/uploads')
+@RepositoryAccess('push')
 export class UploadsController {
   constructor(
     private readonly uploads: UploadService,
     private readonly blobs: BlobService,
+    private readonly access: AccessPolicy,
   ) {}
 
   /** Starts an upload, uploads a whole blob (`?digest=`) or mounts one (`?mount=&from=`). */
@@ -33,12 +37,13 @@ export class UploadsController {
   async start(
     @RepositoryName() repository: string,
     @Query() query: UploadQuery,
+    @CurrentCaller() caller: Caller,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const mount = queryOne(query.mount);
     if (mount !== undefined) {
-      const mounted = await this.tryMount(repository, mount, queryOne(query.from));
+      const mounted = await this.tryMount(caller, repository, mount, queryOne(query.from));
       if (mounted) return created(reply, repository, mounted);
     }
     const digest = queryOne(query.digest);
@@ -110,7 +115,9 @@ export class UploadsController {
     await this.uploads.cancel(repository, id);
   }
 
+  /** Mounts only from repositories the caller may pull; otherwise the client uploads. */
   private async tryMount(
+    caller: Caller,
     repository: string,
     mount: string,
     from: string | undefined,
@@ -118,9 +125,9 @@ export class UploadsController {
     const digest = parseDigest(mount).value;
     if (from === undefined) {
       // OCI 1.1: without `from` the registry may mount from any repository that has the blob.
-      return this.blobs.mountFromAnywhere(repository, digest);
+      return this.blobs.mountFromAnywhere(repository, digest, await this.access.pullFilter(caller));
     }
-    if (!isValidRepositoryName(from)) return undefined;
+    if (!isValidRepositoryName(from) || !(await this.access.canPull(caller, from))) return undefined;
     return this.blobs.mount(repository, from, digest);
   }
 }

@@ -1,0 +1,131 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
+import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { OciError, OciErrorCode } from '@berth/oci';
+import {
+  CreateAccessTokenDto,
+  CreatePrincipalDto,
+  PublicAccessDto,
+  SetGrantsDto,
+  UpdatePrincipalDto,
+  parseCreateAccessToken,
+  parseCreatePrincipal,
+  parseGrants,
+  parsePublicAccess,
+  parseUpdatePrincipal,
+} from './admin.dto';
+import { AdminOnly } from './auth.decorators';
+import { KeyRingService, type PublicKeyInfo } from './key-ring.service';
+import { PermissionService, type Grant, type PublicAccess } from './permission.service';
+import { PrincipalService, type AccessTokenInfo, type Principal } from './principal.service';
+
+/** The registry's admin API: principals, their tokens and grants, public access, signing keys. */
+@Controller('admin/v1')
+@AdminOnly()
+@ApiTags('access')
+@ApiBasicAuth()
+@ApiBearerAuth()
+export class AdminController {
+  constructor(
+    private readonly principals: PrincipalService,
+    private readonly permissions: PermissionService,
+    private readonly keys: KeyRingService,
+  ) {}
+
+  @Get('principals')
+  @ApiOperation({ summary: 'List users and service accounts' })
+  list(): Promise<Principal[]> {
+    return this.principals.list();
+  }
+
+  @Post('principals')
+  @ApiOperation({ summary: 'Create a user or service account' })
+  @ApiBody({ type: CreatePrincipalDto })
+  create(@Body() body: unknown): Promise<Principal> {
+    return this.principals.create(parseCreatePrincipal(body));
+  }
+
+  @Get('principals/:id')
+  @ApiOperation({ summary: 'One principal' })
+  get(@Param('id') id: string): Promise<Principal> {
+    return this.principals.require(id);
+  }
+
+  @Patch('principals/:id')
+  @ApiOperation({ summary: 'Change role, disable or enable (takes effect on the next request), set password' })
+  @ApiBody({ type: UpdatePrincipalDto })
+  update(@Param('id') id: string, @Body() body: unknown): Promise<Principal> {
+    return this.principals.update(id, parseUpdatePrincipal(body));
+  }
+
+  @Delete('principals/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a principal; its tokens stop working at once' })
+  async remove(@Param('id') id: string): Promise<void> {
+    await this.principals.delete(id);
+  }
+
+  @Get('principals/:id/tokens')
+  @ApiOperation({ summary: 'List access tokens (never their secrets)' })
+  async tokens(@Param('id') id: string): Promise<AccessTokenInfo[]> {
+    await this.principals.require(id);
+    return this.principals.listAccessTokens(id);
+  }
+
+  @Post('principals/:id/tokens')
+  @ApiOperation({ summary: 'Create an access token; its secret is in this response only' })
+  @ApiBody({ type: CreateAccessTokenDto })
+  async createToken(@Param('id') id: string, @Body() body: unknown): Promise<AccessTokenInfo & { token: string }> {
+    const input = parseCreateAccessToken(body);
+    const { token, info } = await this.principals.createAccessToken(id, input.name, input.expiresAt);
+    return { ...info, token };
+  }
+
+  @Delete('principals/:id/tokens/:tokenId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an access token (takes effect on the next request)' })
+  async revokeToken(@Param('id') id: string, @Param('tokenId') tokenId: string): Promise<void> {
+    if (!(await this.principals.revokeAccessToken(id, tokenId))) {
+      throw new OciError(OciErrorCode.UNSUPPORTED, `no active token ${tokenId}`, { status: 404 });
+    }
+  }
+
+  @Get('principals/:id/grants')
+  @ApiOperation({ summary: 'The principal row of the access matrix' })
+  async grants(@Param('id') id: string): Promise<Grant[]> {
+    await this.principals.require(id);
+    return this.permissions.grants(id);
+  }
+
+  @Put('principals/:id/grants')
+  @ApiOperation({ summary: 'Replace the principal row of the access matrix' })
+  @ApiBody({ type: SetGrantsDto })
+  async setGrants(@Param('id') id: string, @Body() body: unknown): Promise<Grant[]> {
+    await this.principals.require(id);
+    return this.permissions.setGrants(id, parseGrants(body));
+  }
+
+  @Get('public')
+  @ApiOperation({ summary: 'Anonymous pull: whole registry and repository patterns' })
+  publicAccess(): Promise<PublicAccess> {
+    return this.permissions.getPublicAccess();
+  }
+
+  @Put('public')
+  @ApiOperation({ summary: 'Set anonymous pull access' })
+  @ApiBody({ type: PublicAccessDto })
+  setPublicAccess(@Body() body: unknown): Promise<PublicAccess> {
+    return this.permissions.setPublicAccess(parsePublicAccess(body));
+  }
+
+  @Get('keys')
+  @ApiOperation({ summary: 'Token signing keys that still verify' })
+  listKeys(): PublicKeyInfo[] {
+    return this.keys.list();
+  }
+
+  @Post('keys/rotate')
+  @ApiOperation({ summary: 'Rotate the signing key; tokens already issued keep working until they expire' })
+  rotate(): Promise<PublicKeyInfo> {
+    return this.keys.rotate();
+  }
+}
