@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs the tools the tests need, builds, lints, starts the
+# real services (PostgreSQL, an S3 server) and runs every test tier in one node:test run:
+# unit (*.spec), integration (*.int-spec: PostgreSQL, filesystem, S3) and end-to-end
+# (*.e2e-spec: skopeo, podman, buildah, crane, oras, the OCI conformance suite, crash test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export BERTH_SERVICES_DIR="${BERTH_SERVICES_DIR:-$ROOT/.test-services}"
+export BERTH_TOOLS_DIR="${BERTH_TOOLS_DIR:-$HOME/.cache/berth-tools}"
+export CONFORMANCE_OUT="${CONFORMANCE_OUT:-$ROOT/artifacts/conformance}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools (apt packages, crane, oras, conformance suite, S3 server)"
+bash scripts/setup-tools.sh
+bash scripts/s3-server.sh install
+
+step "build"
+npx tsc -b tsconfig.build.json
+
+step "format and lint"
+npx prettier --check . >/dev/null || { npx prettier --list-different .; exit 1; }
+npx eslint --max-warnings=0 .
+
+step "services"
+cleanup() {
+  bash scripts/s3-server.sh stop || true
+  bash scripts/pg-server.sh stop || true
+}
+trap cleanup EXIT
+eval "$(bash scripts/pg-server.sh start)"
+eval "$(bash scripts/s3-server.sh start)"
+
+step "tests"
+mapfile -t unit < <(find libs apps -path '*/dist/*' -name '*.spec.js' -not -path '*/node_modules/*' | sort)
+mapfile -t integration < <(find libs apps -path '*/dist/*' -name '*.int-spec.js' -not -path '*/node_modules/*' | sort)
+mapfile -t e2e < <(find e2e/dist -name '*.e2e-spec.js' | sort)
+node --test --test-reporter=spec --test-concurrency=1 \
+  tools/lint/module-boundaries.spec.mjs "${unit[@]}" "${integration[@]}" "${e2e[@]}"
