@@ -455,6 +455,8 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
         LOG_LEVEL: 'warn',
         // Protocol tests run on an open registry; auth.e2e-spec switches token auth on.
         REGISTRY_AUTH: 'none',
+        // Clients under test send thousands of requests from one IP.
+        REGISTRY_RATE_LIMIT_REQUESTS: '0',
       };
       if (s3 !== undefined) {
         Object.assign(env, {

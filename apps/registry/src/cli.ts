@@ -16,7 +16,10 @@ export function registryCommand(): Command {
     .option('--host <host>', 'address to listen on (HOST, default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (PORT, default 5000)')
     .option('--data-dir <dir>', 'data directory (DATA_DIR, default ./data)')
-    .option('--quickstart', 'single-machine defaults: local disk, embedded PostgreSQL')
+    .option(
+      '--quickstart',
+      'single-machine quick start: local disk, embedded PostgreSQL, no request rate limit',
+    )
     .action(
       async (options: { host?: string; port?: string; dataDir?: string; quickstart?: boolean }) => {
         await serve(options);
@@ -25,10 +28,17 @@ export function registryCommand(): Command {
   return registry;
 }
 
-async function serve(options: { host?: string; port?: string; dataDir?: string }): Promise<void> {
+async function serve(options: {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  quickstart?: boolean;
+}): Promise<void> {
   let config;
   try {
     config = loadRegistryConfig({
+      // The quick start serves one person on one machine: no per-IP request limit.
+      ...(options.quickstart ? { REGISTRY_RATE_LIMIT_REQUESTS: '0' } : {}),
       ...process.env,
       ...(options.host !== undefined ? { HOST: options.host } : {}),
       ...(options.port !== undefined ? { PORT: options.port } : {}),

@@ -22,6 +22,10 @@ describe('registry configuration', () => {
     assert.equal(config.storage, 'filesystem');
     assert.equal(config.maxManifestBytes, 4 * 1024 * 1024);
     assert.equal(config.sparseManifests, false);
+    assert.equal(config.auth.mode, 'token');
+    assert.equal(config.auth.rateLimitRequests, 500);
+    assert.equal(config.auth.lockoutThreshold, 10);
+    assert.equal(config.auth.auditRetentionDays, 90);
   });
 
   it('switches to S3 when a bucket is given', () => {

@@ -200,12 +200,17 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     auth: {
-      mode: r.oneOf<AuthMode>('REGISTRY_AUTH', ['token', 'none'], 'none'),
+      mode: r.oneOf<AuthMode>('REGISTRY_AUTH', ['token', 'none'], 'token'),
       service: r.string('REGISTRY_AUTH_SERVICE') ?? 'berth-registry',
       issuer: r.string('REGISTRY_AUTH_ISSUER') ?? 'berth-registry',
       realm: r.url('REGISTRY_AUTH_REALM', ['http:', 'https:']),
       tokenTtlSeconds: r.int('REGISTRY_TOKEN_TTL_SECONDS', 300, 30, 86_400),
-      refreshTokenTtlSeconds: r.int('REGISTRY_REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+      refreshTokenTtlSeconds: r.int(
+        'REGISTRY_REFRESH_TOKEN_TTL_SECONDS',
+        30 * 86_400,
+        60,
+        365 * 86_400,
+      ),
       adminUser: r.string('REGISTRY_ADMIN_USER') ?? 'admin',
       adminPassword: r.string('REGISTRY_ADMIN_PASSWORD'),
       lockoutThreshold: r.int('REGISTRY_LOCKOUT_THRESHOLD', 10, 1, 10_000),
@@ -220,7 +225,9 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     r.problems.push('REGISTRY_ADMIN_PASSWORD must have at least 8 characters');
   }
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(config.auth.adminUser)) {
-    r.problems.push('REGISTRY_ADMIN_USER must be 1-64 of a-z 0-9 . _ - starting with a letter or digit');
+    r.problems.push(
+      'REGISTRY_ADMIN_USER must be 1-64 of a-z 0-9 . _ - starting with a letter or digit',
+    );
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

@@ -44,6 +44,7 @@ export async function startTestRegistry(
     DATABASE_URL: url.toString(),
     DATABASE_POOL_SIZE: '10',
     REGISTRY_AUTH: 'none',
+    REGISTRY_RATE_LIMIT_REQUESTS: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SHUTDOWN_GRACE_MS: '2000',
     ...env,
