@@ -11,7 +11,10 @@ import { ociErrorBody } from '@berth/oci';
 import { tooManyRequests } from './auth/auth-challenge';
 import { RateLimiter } from './auth/rate-limiter';
 import { REGISTRY_CONFIG } from './config/config.tokens';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AuthModule } from './auth/auth.module';
 import { MetricsService } from './observability/metrics.service';
+import { OpenApiDocument } from './openapi/openapi.controller';
 import { PinoNestLogger } from './observability/pino-nest-logger';
 import { RegistryModule, type RegistryModuleOptions } from './registry.module';
 
@@ -80,6 +83,19 @@ export async function startRegistry(
     throw err;
   }
   configureHttp(app, logger);
+  app.get(OpenApiDocument).document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Berth registry admin API')
+      .setDescription(
+        'Principals, access tokens, the access matrix, public access, signing keys, audit log',
+      )
+      .setVersion('1')
+      .addBasicAuth()
+      .addBearerAuth()
+      .build(),
+    { include: [AuthModule, ...ADMIN_API_MODULES] },
+  );
   await app.listen({ port: config.port, host: config.host });
   const url = await app.getUrl();
   logger.info({ url, startupMs: Date.now() - started }, 'registry ready');
@@ -120,7 +136,10 @@ function configureHttp(app: NestFastifyApplication, logger: Logger): void {
   // only the admin API takes JSON bodies.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (request, payload, done) => {
-    if (!request.url.startsWith('/admin/') || !/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
+    if (
+      !request.url.startsWith('/admin/') ||
+      !/^application\/json\b/i.test(request.headers['content-type'] ?? '')
+    ) {
       done(null);
       return;
     }
@@ -131,7 +150,10 @@ function configureHttp(app: NestFastifyApplication, logger: Logger): void {
   });
   const metrics = app.get(MetricsService);
   const config = app.get<RegistryConfig>(REGISTRY_CONFIG);
-  const limiter = new RateLimiter(config.auth.rateLimitRequests, config.auth.rateLimitWindowSeconds * 1000);
+  const limiter = new RateLimiter(
+    config.auth.rateLimitRequests,
+    config.auth.rateLimitWindowSeconds * 1000,
+  );
   fastify.addHook('onRequest', (request, reply, done) => {
     if (request.originalUrl.startsWith('/v2')) {
       void reply.header('Docker-Distribution-API-Version', 'registry/2.0');
@@ -173,6 +195,9 @@ function configureHttp(app: NestFastifyApplication, logger: Logger): void {
 }
 
 const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+/** Modules whose controllers belong to the admin API, besides AuthModule. */
+const ADMIN_API_MODULES: (new () => unknown)[] = [];
 
 function readJson(stream: NodeJS.ReadableStream, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {

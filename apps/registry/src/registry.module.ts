@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { DistributionModule } from './distribution/distribution.module';
 import { HealthModule } from './health/health.module';
 import { ObservabilityModule } from './observability/observability.module';
+import { OpenApiModule } from './openapi/openapi.module';
 import { StorageModule, type StorageDecorator } from './storage/storage.module';
 
 @Global()
@@ -39,6 +40,7 @@ export class RegistryModule {
         AuthModule,
         DistributionModule,
         HealthModule,
+        OpenApiModule,
         AuditModule, // TEMP(audit)
       ],
     };

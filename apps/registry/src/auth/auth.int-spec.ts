@@ -15,7 +15,10 @@ function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
-async function token(scopes: string[], credentials?: { user: string; password: string }): Promise<Response> {
+async function token(
+  scopes: string[],
+  credentials?: { user: string; password: string },
+): Promise<Response> {
   const query = new URLSearchParams({ service: 'berth-registry' });
   for (const s of scopes) query.append('scope', s);
   return fetch(`${registry.url}/auth/token?${query.toString()}`, {
@@ -23,7 +26,10 @@ async function token(scopes: string[], credentials?: { user: string; password: s
   });
 }
 
-async function bearer(scopes: string[], credentials?: { user: string; password: string }): Promise<string> {
+async function bearer(
+  scopes: string[],
+  credentials?: { user: string; password: string },
+): Promise<string> {
   const res = await token(scopes, credentials);
   assert.equal(res.status, 200, await res.clone().text());
   const body = (await res.json()) as { token: string; access_token: string };
@@ -31,18 +37,39 @@ async function bearer(scopes: string[], credentials?: { user: string; password: 
   return body.token;
 }
 
-async function call(method: string, path: string, auth?: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${registry.url}${path}`, { method, body, headers: { ...(auth ? { Authorization: auth } : {}), ...headers } });
-}
-
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return call(method, `/admin/v1${path}`, basic(ADMIN.user, ADMIN.password), body === undefined ? undefined : JSON.stringify(body), {
-    'Content-Type': 'application/json',
+async function call(
+  method: string,
+  path: string,
+  auth?: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${registry.url}${path}`, {
+    method,
+    body,
+    headers: { ...(auth ? { Authorization: auth } : {}), ...headers },
   });
 }
 
+async function admin(method: string, path: string, body?: unknown): Promise<Response> {
+  return call(
+    method,
+    `/admin/v1${path}`,
+    basic(ADMIN.user, ADMIN.password),
+    body === undefined ? undefined : JSON.stringify(body),
+    {
+      'Content-Type': 'application/json',
+    },
+  );
+}
+
 async function createPrincipal(name: string, role: string, kind = 'user'): Promise<string> {
-  const res = await admin('POST', '/principals', { kind, name, role, password: `${name}-password` });
+  const res = await admin('POST', '/principals', {
+    kind,
+    name,
+    role,
+    password: `${name}-password`,
+  });
   assert.equal(res.status, 201, await res.clone().text());
   return ((await res.json()) as { id: string }).id;
 }
@@ -52,12 +79,23 @@ async function pushImage(repo: string, tag: string, auth: string): Promise<numbe
   const config = jsonBlob({ os: 'linux', n: randomBlob(4).digest });
   const layer = randomBlob(256);
   for (const blob of [config, layer]) {
-    const res = await call('POST', `/v2/${repo}/blobs/uploads/?digest=${blob.digest}`, auth, blob.data);
+    const res = await call(
+      'POST',
+      `/v2/${repo}/blobs/uploads/?digest=${blob.digest}`,
+      auth,
+      blob.data,
+    );
     if (res.status !== 201) return res.status;
   }
-  const res = await call('PUT', `/v2/${repo}/manifests/${tag}`, auth, imageManifest(config, [layer]), {
-    'Content-Type': OCI_MANIFEST,
-  });
+  const res = await call(
+    'PUT',
+    `/v2/${repo}/manifests/${tag}`,
+    auth,
+    imageManifest(config, [layer]),
+    {
+      'Content-Type': OCI_MANIFEST,
+    },
+  );
   return res.status;
 }
 
@@ -83,7 +121,10 @@ describe('docker token authentication and access control', () => {
   it('challenges unauthenticated requests with the token realm and scope', async () => {
     const base = await call('GET', '/v2/');
     assert.equal(base.status, 401);
-    assert.match(base.headers.get('www-authenticate') ?? '', /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/auth\/token",service="berth-registry"$/);
+    assert.match(
+      base.headers.get('www-authenticate') ?? '',
+      /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/auth\/token",service="berth-registry"$/,
+    );
     const pull = await call('GET', '/v2/team/app/manifests/latest');
     assert.equal(pull.status, 401);
     assert.match(pull.headers.get('www-authenticate') ?? '', /scope="repository:team\/app:pull"/);
@@ -91,7 +132,10 @@ describe('docker token authentication and access control', () => {
   });
 
   it('issues tokens whose access lists exactly the granted actions', async () => {
-    const t = await bearer(['repository:team/app:pull,push,delete', 'repository:Bad_Name:pull', 'registry:catalog:*'], ADMIN);
+    const t = await bearer(
+      ['repository:team/app:pull,push,delete', 'repository:Bad_Name:pull', 'registry:catalog:*'],
+      ADMIN,
+    );
     const claims = jwt.decode(t) as { access: unknown; aud: string; iss: string; sub: string };
     assert.deepEqual(claims.access, [
       { type: 'repository', name: 'team/app', actions: ['pull', 'push', 'delete'] },
@@ -99,16 +143,25 @@ describe('docker token authentication and access control', () => {
     ]);
     assert.equal(claims.sub, 'admin');
     assert.equal(await pushImage('team/app', 'v1', `Bearer ${t}`), 201);
-    const wrong = await token(['repository:team/app:pull'], { user: 'admin', password: 'nope-nope' });
+    const wrong = await token(['repository:team/app:pull'], {
+      user: 'admin',
+      password: 'nope-nope',
+    });
     assert.equal(wrong.status, 401);
   });
 
   it('lets a Developer push, a Reader pull but not push (403), and never escalates scopes', async () => {
     await createPrincipal('dev', 'developer');
     await createPrincipal('reader', 'reader');
-    const dev = await bearer(['repository:roles/app:pull,push'], { user: 'dev', password: 'dev-password' });
+    const dev = await bearer(['repository:roles/app:pull,push'], {
+      user: 'dev',
+      password: 'dev-password',
+    });
     assert.equal(await pushImage('roles/app', 'v1', `Bearer ${dev}`), 201);
-    const reader = await bearer(['repository:roles/app:pull,push,delete,*'], { user: 'reader', password: 'reader-password' });
+    const reader = await bearer(['repository:roles/app:pull,push,delete,*'], {
+      user: 'reader',
+      password: 'reader-password',
+    });
     assert.deepEqual((jwt.decode(reader) as { access: unknown }).access, [
       { type: 'repository', name: 'roles/app', actions: ['pull'] },
     ]);
@@ -143,37 +196,80 @@ describe('docker token authentication and access control', () => {
       const access = (jwt.decode(t) as { access: { actions: string[] }[] }).access;
       assert.deepEqual(access[0]?.actions ?? [], expected, repo);
     }
-    const bad = await admin('PUT', `/principals/${id}/grants`, { grants: [{ pattern: 'UPPER', actions: ['pull'] }] });
+    const bad = await admin('PUT', `/principals/${id}/grants`, {
+      grants: [{ pattern: 'UPPER', actions: ['pull'] }],
+    });
     assert.equal(bad.status, 400);
   });
 
   it('serves public repositories anonymously, only for pulls', async () => {
-    const adminToken = await bearer(['repository:public/app:pull,push', 'repository:private/app:pull,push'], ADMIN);
+    const adminToken = await bearer(
+      ['repository:public/app:pull,push', 'repository:private/app:pull,push'],
+      ADMIN,
+    );
     assert.equal(await pushImage('public/app', 'v1', `Bearer ${adminToken}`), 201);
     assert.equal(await pushImage('private/app', 'v1', `Bearer ${adminToken}`), 201);
-    assert.equal((await admin('PUT', '/public', { registryPublic: false, patterns: ['public/**'] })).status, 200);
-    const anon = await bearer(['repository:public/app:pull,push', 'repository:private/app:pull', 'registry:catalog:*']);
+    assert.equal(
+      (await admin('PUT', '/public', { registryPublic: false, patterns: ['public/**'] })).status,
+      200,
+    );
+    const anon = await bearer([
+      'repository:public/app:pull,push',
+      'repository:private/app:pull',
+      'registry:catalog:*',
+    ]);
     assert.deepEqual((jwt.decode(anon) as { access: unknown }).access, [
       { type: 'repository', name: 'public/app', actions: ['pull'] },
       { type: 'registry', name: 'catalog', actions: ['*'] },
     ]);
     assert.equal((await call('GET', '/v2/public/app/manifests/v1', `Bearer ${anon}`)).status, 200);
     assert.equal((await call('GET', '/v2/private/app/manifests/v1', `Bearer ${anon}`)).status, 401);
-    assert.equal((await call('POST', '/v2/public/app/blobs/uploads/', `Bearer ${anon}`)).status, 401);
+    assert.equal(
+      (await call('POST', '/v2/public/app/blobs/uploads/', `Bearer ${anon}`)).status,
+      401,
+    );
     const catalog = await call('GET', '/v2/_catalog', `Bearer ${anon}`);
-    assert.deepEqual(((await catalog.json()) as { repositories: string[] }).repositories, ['public/app']);
+    assert.deepEqual(((await catalog.json()) as { repositories: string[] }).repositories, [
+      'public/app',
+    ]);
   });
 
   it('mounts only from repositories the caller may pull', async () => {
     const adminToken = await bearer(['repository:hidden/src:pull,push'], ADMIN);
     const blob = randomBlob(100);
-    assert.equal((await call('POST', `/v2/hidden/src/blobs/uploads/?digest=${blob.digest}`, `Bearer ${adminToken}`, blob.data)).status, 201);
+    assert.equal(
+      (
+        await call(
+          'POST',
+          `/v2/hidden/src/blobs/uploads/?digest=${blob.digest}`,
+          `Bearer ${adminToken}`,
+          blob.data,
+        )
+      ).status,
+      201,
+    );
     const id = await createPrincipal('mounter', 'reader');
-    await admin('PUT', `/principals/${id}/grants`, { grants: [{ pattern: 'mine/**', actions: ['pull', 'push'] }, { pattern: 'hidden/**', actions: [] }] });
-    const t = await bearer(['repository:mine/dst:pull,push'], { user: 'mounter', password: 'mounter-password' });
-    const mounted = await call('POST', `/v2/mine/dst/blobs/uploads/?mount=${blob.digest}&from=hidden/src`, `Bearer ${t}`);
+    await admin('PUT', `/principals/${id}/grants`, {
+      grants: [
+        { pattern: 'mine/**', actions: ['pull', 'push'] },
+        { pattern: 'hidden/**', actions: [] },
+      ],
+    });
+    const t = await bearer(['repository:mine/dst:pull,push'], {
+      user: 'mounter',
+      password: 'mounter-password',
+    });
+    const mounted = await call(
+      'POST',
+      `/v2/mine/dst/blobs/uploads/?mount=${blob.digest}&from=hidden/src`,
+      `Bearer ${t}`,
+    );
     assert.equal(mounted.status, 202);
-    const anywhere = await call('POST', `/v2/mine/dst/blobs/uploads/?mount=${blob.digest}`, `Bearer ${t}`);
+    const anywhere = await call(
+      'POST',
+      `/v2/mine/dst/blobs/uploads/?mount=${blob.digest}`,
+      `Bearer ${t}`,
+    );
     assert.equal(anywhere.status, 202);
   });
 
@@ -189,10 +285,16 @@ describe('docker token authentication and access control', () => {
     assert.equal(await pushImage('ci/app', 'v1', `Bearer ${t}`), 201);
     assert.equal((await admin('DELETE', `/principals/${id}/tokens/${pat.id}`)).status, 204);
     assert.equal((await call('GET', '/v2/ci/app/manifests/v1', `Bearer ${t}`)).status, 401);
-    assert.equal((await token(['repository:ci/app:pull'], { user: 'ci', password: pat.token })).status, 401);
+    assert.equal(
+      (await token(['repository:ci/app:pull'], { user: 'ci', password: pat.token })).status,
+      401,
+    );
 
     const userId = await createPrincipal('leaver', 'developer');
-    const u = await bearer(['repository:ci/app:pull'], { user: 'leaver', password: 'leaver-password' });
+    const u = await bearer(['repository:ci/app:pull'], {
+      user: 'leaver',
+      password: 'leaver-password',
+    });
     assert.equal((await call('GET', '/v2/ci/app/manifests/v1', `Bearer ${u}`)).status, 200);
     assert.equal((await admin('PATCH', `/principals/${userId}`, { disabled: true })).status, 200);
     assert.equal((await call('GET', '/v2/ci/app/manifests/v1', `Bearer ${u}`)).status, 401);
@@ -207,7 +309,10 @@ describe('docker token authentication and access control', () => {
     const rotated = await admin('POST', '/keys/rotate');
     assert.equal(rotated.status, 201);
     const after = await bearer(['repository:team/app:pull'], ADMIN);
-    assert.notEqual(jwt.decode(before, { complete: true })?.header.kid, jwt.decode(after, { complete: true })?.header.kid);
+    assert.notEqual(
+      jwt.decode(before, { complete: true })?.header.kid,
+      jwt.decode(after, { complete: true })?.header.kid,
+    );
     assert.equal((await call('GET', '/v2/team/app/manifests/v1', `Bearer ${before}`)).status, 200);
     assert.equal((await call('GET', '/v2/team/app/manifests/v1', `Bearer ${after}`)).status, 200);
     const jwks = (await (await call('GET', '/auth/jwks')).json()) as { keys: { kid: string }[] };
@@ -220,18 +325,27 @@ describe('docker token authentication and access control', () => {
     const claims = decoded?.payload as Record<string, unknown>;
     const kid = decoded?.header.kid;
     const foreignKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    const jwksKey = ((await (await call('GET', '/auth/jwks')).json()) as { keys: object[] }).keys[0];
+    const jwksKey = ((await (await call('GET', '/auth/jwks')).json()) as { keys: object[] })
+      .keys[0];
     const publicPem = JSON.stringify(jwksKey);
     const now = Math.floor(Date.now() / 1000);
     const [h, p, s] = real.split('.') as [string, string, string];
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, access: [{ type: 'repository', name: 'team/app', actions: ['pull', 'push', 'delete'] }] })).toString('base64url')}.${s}`;
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT', kid })).toString('base64url')}.${p}.`;
-    const hsHeader = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid })).toString('base64url');
+    const hsHeader = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid })).toString(
+      'base64url',
+    );
     const hs = `${hsHeader}.${p}.${createHmac('sha256', publicPem).update(`${hsHeader}.${p}`).digest('base64url')}`;
     const forged = [
       jwt.sign(claims, foreignKey, { algorithm: 'ES256', keyid: kid }),
-      jwt.sign({ ...claims, aud: 'other-registry' }, foreignKey, { algorithm: 'ES256', keyid: kid }),
-      jwt.sign({ ...claims, exp: now - 10, iat: now - 400, nbf: now - 400 }, foreignKey, { algorithm: 'ES256', keyid: kid }),
+      jwt.sign({ ...claims, aud: 'other-registry' }, foreignKey, {
+        algorithm: 'ES256',
+        keyid: kid,
+      }),
+      jwt.sign({ ...claims, exp: now - 10, iat: now - 400, nbf: now - 400 }, foreignKey, {
+        algorithm: 'ES256',
+        keyid: kid,
+      }),
       tampered,
       none,
       hs,
@@ -243,32 +357,77 @@ describe('docker token authentication and access control', () => {
       assert.equal(res.status, 401, t);
       assert.equal(await errorCode(res), 'UNAUTHORIZED');
     }
-    for (const header of ['Bearer', 'Basic !!!', 'Bearer ' + 'x'.repeat(9000), 'Digest abc', `Basic ${Buffer.from('nocolon').toString('base64')}`]) {
+    for (const header of [
+      'Bearer',
+      'Basic !!!',
+      'Bearer ' + 'x'.repeat(9000),
+      'Digest abc',
+      `Basic ${Buffer.from('nocolon').toString('base64')}`,
+    ]) {
       const res = await call('GET', '/v2/team/app/manifests/v1', header);
       assert.equal(res.status, 401, header.slice(0, 20));
-      const tokenRes = await fetch(`${registry.url}/auth/token?scope=repository:team/app:pull`, { headers: { Authorization: header } });
-      assert.ok([401, 431].includes(tokenRes.status), `${header.slice(0, 20)} -> ${tokenRes.status}`);
+      const tokenRes = await fetch(`${registry.url}/auth/token?scope=repository:team/app:pull`, {
+        headers: { Authorization: header },
+      });
+      assert.ok(
+        [401, 431].includes(tokenRes.status),
+        `${header.slice(0, 20)} -> ${tokenRes.status}`,
+      );
     }
+  });
+
+  it('describes the admin API with OpenAPI', async () => {
+    const res = await call('GET', '/admin/openapi.json');
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.match(doc.openapi, /^3\./);
+    assert.ok(doc.paths['/admin/v1/principals'], Object.keys(doc.paths).join(' '));
+    assert.ok(doc.paths['/admin/v1/keys/rotate']);
+    assert.equal(
+      Object.keys(doc.paths).some((p) => p.startsWith('/v2')),
+      false,
+    );
   });
 
   it('speaks the OAuth2 form with refresh tokens', async () => {
     const res = await fetch(`${registry.url}/auth/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username: ADMIN.user, password: ADMIN.password, service: 'berth-registry', scope: 'repository:team/app:pull', client_id: 'test' }),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        username: ADMIN.user,
+        password: ADMIN.password,
+        service: 'berth-registry',
+        scope: 'repository:team/app:pull',
+        client_id: 'test',
+      }),
     });
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { access_token: string; refresh_token: string; scope: string };
+    const body = (await res.json()) as {
+      access_token: string;
+      refresh_token: string;
+      scope: string;
+    };
     assert.equal(body.scope, 'repository:team/app:pull');
-    assert.equal((await call('GET', '/v2/team/app/manifests/v1', `Bearer ${body.access_token}`)).status, 200);
+    assert.equal(
+      (await call('GET', '/v2/team/app/manifests/v1', `Bearer ${body.access_token}`)).status,
+      200,
+    );
     const refreshed = await fetch(`${registry.url}/auth/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: body.refresh_token, scope: 'repository:team/app:pull,push' }),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: body.refresh_token,
+        scope: 'repository:team/app:pull,push',
+      }),
     });
     assert.equal(refreshed.status, 200);
     const again = (await refreshed.json()) as { access_token: string };
-    assert.equal((await call('POST', '/v2/team/app/blobs/uploads/', `Bearer ${again.access_token}`)).status, 202);
+    assert.equal(
+      (await call('POST', '/v2/team/app/blobs/uploads/', `Bearer ${again.access_token}`)).status,
+      202,
+    );
     const bogus = await fetch(`${registry.url}/auth/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -280,7 +439,8 @@ describe('docker token authentication and access control', () => {
   it('locks out a brute-forced user and IP, refuses the right password meanwhile, and lets it in after the cool-down', async () => {
     await createPrincipal('victim', 'reader');
     const statuses: number[] = [];
-    for (let i = 0; i < 20; i++) statuses.push((await token([], { user: 'victim', password: `wrong-${i}` })).status);
+    for (let i = 0; i < 20; i++)
+      statuses.push((await token([], { user: 'victim', password: `wrong-${i}` })).status);
     // Earlier tests' failures from this IP count too: the lockout starts at the 10th at the latest.
     const firstLocked = statuses.indexOf(429);
     assert.ok(firstLocked > 0 && firstLocked <= 10, statuses.join(','));
@@ -309,23 +469,43 @@ describe('docker token authentication and access control', () => {
           const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
           if (path === undefined) continue;
           const method = methods[Reflect.getMetadata(METHOD_METADATA, handler) as number] ?? '?';
-          const access = (Reflect.getMetadata(ROUTE_ACCESS, handler) ?? Reflect.getMetadata(ROUTE_ACCESS, type)) as RouteAccess | undefined;
-          routes.push({ method, path: `/${base}/${path}`.replace(/\/+/g, '/').replace(/\/$/, ''), access });
+          const access = (Reflect.getMetadata(ROUTE_ACCESS, handler) ??
+            Reflect.getMetadata(ROUTE_ACCESS, type)) as RouteAccess | undefined;
+          routes.push({
+            method,
+            path: `/${base}/${path}`.replace(/\/+/g, '/').replace(/\/$/, ''),
+            access,
+          });
         }
       }
     }
     assert.ok(routes.length >= 25, `found ${routes.length} routes`);
     const undeclared = routes.filter((r) => !r.access).map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(undeclared, []);
-    const publicRoutes = routes.filter((r) => r.access?.kind === 'public').map((r) => r.path).sort();
-    assert.deepEqual(publicRoutes, ['/auth/jwks', '/auth/token', '/auth/token', '/healthz', '/metrics', '/readyz']);
+    const publicRoutes = routes
+      .filter((r) => r.access?.kind === 'public')
+      .map((r) => r.path)
+      .sort();
+    assert.deepEqual(publicRoutes, [
+      '/admin/openapi.json',
+      '/auth/jwks',
+      '/auth/token',
+      '/auth/token',
+      '/healthz',
+      '/metrics',
+      '/readyz',
+    ]);
     for (const route of routes.filter((r) => r.access?.kind !== 'public')) {
       const path = route.path
         .replace('/v2/_r/', '/v2/guard/check/')
         .replace(/:digest/, `sha256:${'0'.repeat(64)}`)
         .replace(/:[a-zA-Z]+/g, '00000000-0000-0000-0000-000000000000');
       const res = await fetch(`${registry.url}${path}`, { method: route.method });
-      assert.equal(res.status, 401, `${route.method} ${route.path} answered ${res.status} without credentials`);
+      assert.equal(
+        res.status,
+        401,
+        `${route.method} ${route.path} answered ${res.status} without credentials`,
+      );
     }
   });
 });
@@ -333,7 +513,10 @@ describe('docker token authentication and access control', () => {
 describe('request rate limit', () => {
   let limited: TestRegistry;
   before(async () => {
-    limited = await startTestRegistry({ REGISTRY_RATE_LIMIT_REQUESTS: '20', REGISTRY_RATE_LIMIT_WINDOW_SECONDS: '60' });
+    limited = await startTestRegistry({
+      REGISTRY_RATE_LIMIT_REQUESTS: '20',
+      REGISTRY_RATE_LIMIT_WINDOW_SECONDS: '60',
+    });
   });
   after(async () => {
     await limited.close();
@@ -346,6 +529,9 @@ describe('request rate limit', () => {
     const over = await fetch(`${limited.url}/v2/`);
     assert.equal(over.status, 429);
     assert.ok(Number(over.headers.get('retry-after')) > 0);
-    assert.equal(((await over.json()) as { errors: { code: string }[] }).errors[0]?.code, 'TOOMANYREQUESTS');
+    assert.equal(
+      ((await over.json()) as { errors: { code: string }[] }).errors[0]?.code,
+      'TOOMANYREQUESTS',
+    );
   });
 });
