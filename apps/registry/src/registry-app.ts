@@ -65,6 +65,9 @@ export async function startRegistry(
     connectionTimeout: 0,
     keepAliveTimeout: 75_000,
     forceCloseConnections: 'idle',
+    // Behind a load balancer, client addresses (lockout, rate limit, audit) and the token
+    // realm's scheme come from X-Forwarded-* of the trusted hops only.
+    trustProxy: config.trustProxy > 0 ? config.trustProxy : false,
   });
   let app: NestFastifyApplication;
   try {
@@ -159,7 +162,7 @@ function configureHttp(app: NestFastifyApplication, logger: Logger): void {
       void reply.header('Docker-Distribution-API-Version', 'registry/2.0');
     }
     void reply.header('X-Request-Id', request.id);
-    const wait = limiter.take(request.ip);
+    const wait = UNLIMITED_PATHS.has(request.url) ? 0 : limiter.take(request.ip);
     if (wait > 0) {
       const error = tooManyRequests(wait, 'request rate limit exceeded');
       void reply
@@ -195,6 +198,9 @@ function configureHttp(app: NestFastifyApplication, logger: Logger): void {
 }
 
 const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+/** Probes and scrapes are not client traffic: never rate limited. */
+const UNLIMITED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Modules whose controllers belong to the admin API, besides AuthModule. */
 const ADMIN_API_MODULES: (new () => unknown)[] = [];

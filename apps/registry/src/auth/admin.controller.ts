@@ -51,7 +51,9 @@ export class AdminController {
   }
 
   @Patch('principals/:id')
-  @ApiOperation({ summary: 'Change role, disable or enable (takes effect on the next request), set password' })
+  @ApiOperation({
+    summary: 'Change role, disable or enable (takes effect on the next request), set password',
+  })
   @ApiBody({ type: UpdatePrincipalDto })
   update(@Param('id') id: string, @Body() body: unknown): Promise<Principal> {
     return this.principals.update(id, parseUpdatePrincipal(body));
@@ -74,9 +76,16 @@ export class AdminController {
   @Post('principals/:id/tokens')
   @ApiOperation({ summary: 'Create an access token; its secret is in this response only' })
   @ApiBody({ type: CreateAccessTokenDto })
-  async createToken(@Param('id') id: string, @Body() body: unknown): Promise<AccessTokenInfo & { token: string }> {
+  async createToken(
+    @Param('id') id: string,
+    @Body() body: unknown,
+  ): Promise<AccessTokenInfo & { token: string }> {
     const input = parseCreateAccessToken(body);
-    const { token, info } = await this.principals.createAccessToken(id, input.name, input.expiresAt);
+    const { token, info } = await this.principals.createAccessToken(
+      id,
+      input.name,
+      input.expiresAt,
+    );
     return { ...info, token };
   }
 
@@ -124,7 +133,9 @@ export class AdminController {
   }
 
   @Post('keys/rotate')
-  @ApiOperation({ summary: 'Rotate the signing key; tokens already issued keep working until they expire' })
+  @ApiOperation({
+    summary: 'Rotate the signing key; tokens already issued keep working until they expire',
+  })
   rotate(): Promise<PublicKeyInfo> {
     return this.keys.rotate();
   }

@@ -9,7 +9,9 @@ export class CreatePrincipalDto {
   @ApiProperty({ enum: ['user', 'service_account'] }) kind!: PrincipalKind;
   @ApiProperty({ example: 'ci-deployer' }) name!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
-  @ApiPropertyOptional({ description: 'at least 8 characters; service accounts usually use access tokens' })
+  @ApiPropertyOptional({
+    description: 'at least 8 characters; service accounts usually use access tokens',
+  })
   password?: string;
 }
 
@@ -41,7 +43,8 @@ export class PublicAccessDto {
 type Json = Record<string, unknown>;
 
 function object(body: unknown): Json {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid('body must be a JSON object');
   return body as Json;
 }
 
@@ -65,7 +68,8 @@ function role(value: unknown): Role {
 
 export function parseCreatePrincipal(body: unknown): CreatePrincipalDto {
   const o = object(body);
-  if (o.kind !== 'user' && o.kind !== 'service_account') throw invalid('kind must be user or service_account');
+  if (o.kind !== 'user' && o.kind !== 'service_account')
+    throw invalid('kind must be user or service_account');
   const name = optionalString(o, 'name');
   if (!name) throw invalid('name is required');
   return { kind: o.kind, name, role: role(o.role), password: optionalString(o, 'password') };
@@ -73,7 +77,8 @@ export function parseCreatePrincipal(body: unknown): CreatePrincipalDto {
 
 export function parseUpdatePrincipal(body: unknown): UpdatePrincipalDto {
   const o = object(body);
-  if (o.disabled !== undefined && typeof o.disabled !== 'boolean') throw invalid('disabled must be a boolean');
+  if (o.disabled !== undefined && typeof o.disabled !== 'boolean')
+    throw invalid('disabled must be a boolean');
   return {
     role: o.role === undefined ? undefined : role(o.role),
     disabled: o.disabled as boolean | undefined,

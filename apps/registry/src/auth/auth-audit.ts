@@ -8,18 +8,39 @@ export class AuthAudit {
   private readonly logger = new Logger('Audit');
 
   async login(caller: Caller, username: string, result: 'success' | 'failure'): Promise<void> {
-    this.logger.log(JSON.stringify({ event: 'auth.login', username, result, ip: caller.ip, requestId: caller.requestId }));
+    this.logger.log(
+      JSON.stringify({
+        event: 'auth.login',
+        username,
+        result,
+        ip: caller.ip,
+        requestId: caller.requestId,
+      }),
+    );
     return Promise.resolve();
   }
 
   async lockout(caller: Caller, lockout: Lockout): Promise<void> {
-    this.logger.warn(JSON.stringify({ event: 'auth.lockout', ...lockout, ip: caller.ip, requestId: caller.requestId }));
+    this.logger.warn(
+      JSON.stringify({
+        event: 'auth.lockout',
+        ...lockout,
+        ip: caller.ip,
+        requestId: caller.requestId,
+      }),
+    );
     return Promise.resolve();
   }
 
   async denied(caller: Caller, repository: string | undefined, action: string): Promise<void> {
     this.logger.warn(
-      JSON.stringify({ event: 'access.denied', principal: caller.name, repository, action, ip: caller.ip }),
+      JSON.stringify({
+        event: 'access.denied',
+        principal: caller.name,
+        repository,
+        action,
+        ip: caller.ip,
+      }),
     );
     return Promise.resolve();
   }

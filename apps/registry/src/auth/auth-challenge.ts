@@ -22,7 +22,17 @@ export function unauthorized(
   if (insufficientScope) challenge += ',error="insufficient_scope"';
   return new OciError(OciErrorCode.UNAUTHORIZED, message, {
     headers: { 'WWW-Authenticate': challenge },
-    ...(scope ? { detail: [{ Type: scope.split(':')[0], Name: scope.split(':').slice(1, -1).join(':'), Action: scope.split(':').pop() }] } : {}),
+    ...(scope
+      ? {
+          detail: [
+            {
+              Type: scope.split(':')[0],
+              Name: scope.split(':').slice(1, -1).join(':'),
+              Action: scope.split(':').pop(),
+            },
+          ],
+        }
+      : {}),
   });
 }
 
@@ -37,7 +47,9 @@ export function tooManyRequests(retryAfterMs: number, message: string): OciError
 }
 
 /** `Authorization: Basic` credentials, or undefined when absent or malformed. */
-export function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
+export function basicCredentials(
+  header: string | undefined,
+): { username: string; password: string } | undefined {
   if (!header || header.length > 8192) return undefined;
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!match) return undefined;

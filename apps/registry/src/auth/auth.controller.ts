@@ -32,16 +32,28 @@ export class AuthController {
 
   @Get('token')
   @Public()
-  async get(@Query() query: TokenQuery, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async get(
+    @Query() query: TokenQuery,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const header = request.headers.authorization;
     let caller: Authenticated | undefined;
     if (header !== undefined) {
       const basic = basicCredentials(header);
       if (!basic) throw unauthorized(this.config.auth, request, 'malformed Authorization header');
-      caller = await this.credentials.authenticate(basic.username, basic.password, callerOf(request));
+      caller = await this.credentials.authenticate(
+        basic.username,
+        basic.password,
+        callerOf(request),
+      );
       if (!caller) throw unauthorized(this.config.auth, request, 'invalid username or password');
     }
-    const issued = await this.tokens.issue(caller, parseScopes(queryList(query.scope)), queryOne(query.offline_token) === 'true');
+    const issued = await this.tokens.issue(
+      caller,
+      parseScopes(queryList(query.scope)),
+      queryOne(query.offline_token) === 'true',
+    );
     await send(reply, {
       token: issued.token,
       access_token: issued.token,
@@ -58,17 +70,29 @@ export class AuthController {
     const grantType = form.get('grant_type');
     let caller: Authenticated | undefined;
     if (grantType === 'password') {
-      caller = await this.credentials.authenticate(form.get('username') ?? '', form.get('password') ?? '', callerOf(request));
+      caller = await this.credentials.authenticate(
+        form.get('username') ?? '',
+        form.get('password') ?? '',
+        callerOf(request),
+      );
     } else if (grantType === 'refresh_token') {
       const redeemed = await this.tokens.redeemRefreshToken(form.get('refresh_token') ?? '');
-      const principal = redeemed && (await this.principals.stillActive(redeemed.principalId, redeemed.accessTokenId));
+      const principal =
+        redeemed &&
+        (await this.principals.stillActive(redeemed.principalId, redeemed.accessTokenId));
       if (principal) caller = { principal, accessTokenId: redeemed?.accessTokenId };
     } else {
-      throw new OciError(OciErrorCode.UNSUPPORTED, 'grant_type must be password or refresh_token', { status: 400 });
+      throw new OciError(OciErrorCode.UNSUPPORTED, 'grant_type must be password or refresh_token', {
+        status: 400,
+      });
     }
     if (!caller) throw unauthorized(this.config.auth, request, 'invalid credentials');
     const scopes = parseScopes((form.get('scope') ?? '').split(' ').filter((s) => s !== ''));
-    const issued = await this.tokens.issue(caller, scopes, form.get('access_type') === 'offline' || grantType === 'password');
+    const issued = await this.tokens.issue(
+      caller,
+      scopes,
+      form.get('access_type') === 'offline' || grantType === 'password',
+    );
     await send(reply, {
       access_token: issued.token,
       token_type: 'Bearer',

@@ -18,20 +18,24 @@ export type RouteAccess =
   | { kind: 'admin' };
 
 /** No credentials needed (health, metrics, the token endpoint). */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(ROUTE_ACCESS, { kind: 'public' });
+export const Public = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(ROUTE_ACCESS, { kind: 'public' });
 
 /** A `/v2/<name>/...` route needing `action` on the repository. */
 export const RepositoryAccess = (action: RepositoryAction): MethodDecorator & ClassDecorator =>
   SetMetadata(ROUTE_ACCESS, { kind: 'repository', action });
 
 /** `/v2/_catalog`: any authenticated or anonymous token; results are filtered by pull access. */
-export const CatalogAccess = (): MethodDecorator & ClassDecorator => SetMetadata(ROUTE_ACCESS, { kind: 'catalog' });
+export const CatalogAccess = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(ROUTE_ACCESS, { kind: 'catalog' });
 
 /** `GET /v2/`: any valid token (anonymous included). */
-export const BaseAccess = (): MethodDecorator & ClassDecorator => SetMetadata(ROUTE_ACCESS, { kind: 'base' });
+export const BaseAccess = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(ROUTE_ACCESS, { kind: 'base' });
 
 /** The admin API: an Owner or Admin of the registry. */
-export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ROUTE_ACCESS, { kind: 'admin' });
+export const AdminOnly = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(ROUTE_ACCESS, { kind: 'admin' });
 
 /** Who is calling, as established by `RegistryAuthGuard`. */
 export interface Caller {

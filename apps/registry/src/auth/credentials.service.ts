@@ -29,7 +29,11 @@ export class CredentialsService {
   }
 
   /** The principal, or undefined for wrong credentials; throws 429 while locked out. */
-  async authenticate(username: string, secret: string, caller: Caller): Promise<Authenticated | undefined> {
+  async authenticate(
+    username: string,
+    secret: string,
+    caller: Caller,
+  ): Promise<Authenticated | undefined> {
     const user = username.slice(0, 128);
     const wait = this.throttle.retryAfterMs(user, caller.ip);
     if (wait > 0) {
@@ -39,7 +43,8 @@ export class CredentialsService {
     const authenticated = await this.principals.verifyCredentials(user, secret);
     if (!authenticated) {
       await this.audit.login(caller, user, 'failure');
-      for (const lockout of this.throttle.fail(user, caller.ip)) await this.audit.lockout(caller, lockout);
+      for (const lockout of this.throttle.fail(user, caller.ip))
+        await this.audit.lockout(caller, lockout);
       return undefined;
     }
     this.throttle.succeed(user);

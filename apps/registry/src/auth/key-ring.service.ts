@@ -76,9 +76,10 @@ export class KeyRingService implements OnModuleInit {
         [kid, SIGNING_ALGORITHM, privateKeyPem, JSON.stringify(publicJwk)],
       );
       // Keys retired longer ago than any token lives can no longer verify anything.
-      await m.query(`DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => $1)`, [
-        this.config.auth.tokenTtlSeconds * 2,
-      ]);
+      await m.query(
+        `DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => $1)`,
+        [this.config.auth.tokenTtlSeconds * 2],
+      );
     });
     await this.reload();
     this.logger.log(`signing key rotated: new kid ${kid}`);
@@ -131,7 +132,9 @@ export class KeyRingService implements OnModuleInit {
       kid: r.kid,
       privateKeyPem: r.private_key_pem,
       publicJwk: r.public_jwk,
-      publicKeyPem: createPublicKey({ key: r.public_jwk, format: 'jwk' }).export({ format: 'pem', type: 'spki' }).toString(),
+      publicKeyPem: createPublicKey({ key: r.public_jwk, format: 'jwk' })
+        .export({ format: 'pem', type: 'spki' })
+        .toString(),
       createdAt: r.created_at,
       retiredAt: r.retired_at,
     }));

@@ -6,7 +6,10 @@ import { RateLimiter } from './rate-limiter';
 describe('login throttle', () => {
   it('locks a user and an IP out after the threshold, until the cool-down ends', () => {
     let now = 0;
-    const throttle = new LoginThrottle({ threshold: 3, windowMs: 1000, cooldownMs: 5000 }, () => now);
+    const throttle = new LoginThrottle(
+      { threshold: 3, windowMs: 1000, cooldownMs: 5000 },
+      () => now,
+    );
     assert.deepEqual(throttle.fail('alice', '10.0.0.1'), []);
     assert.deepEqual(throttle.fail('alice', '10.0.0.1'), []);
     const started = throttle.fail('alice', '10.0.0.1');
@@ -20,7 +23,10 @@ describe('login throttle', () => {
 
   it('forgets failures outside the window and resets the user on success', () => {
     let now = 0;
-    const throttle = new LoginThrottle({ threshold: 2, windowMs: 1000, cooldownMs: 5000 }, () => now);
+    const throttle = new LoginThrottle(
+      { threshold: 2, windowMs: 1000, cooldownMs: 5000 },
+      () => now,
+    );
     throttle.fail('alice', 'a');
     now = 1500;
     assert.deepEqual(throttle.fail('alice', 'b'), []);

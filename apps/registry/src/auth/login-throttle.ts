@@ -55,7 +55,11 @@ export class LoginThrottle {
       if (recent.length >= this.settings.threshold && !this.locked.has(key)) {
         const until = now + this.settings.cooldownMs;
         this.remember(this.locked, key, until);
-        started.push({ subject: key.startsWith('user:') ? 'user' : 'ip', key: key.slice(key.indexOf(':') + 1), until });
+        started.push({
+          subject: key.startsWith('user:') ? 'user' : 'ip',
+          key: key.slice(key.indexOf(':') + 1),
+          until,
+        });
       }
     }
     return started;

@@ -42,7 +42,10 @@ export class PermissionService {
 
   constructor(private readonly db: DataSource) {}
 
-  async allowedActions(principal: Principal | undefined, repository: string): Promise<Set<RepositoryAction>> {
+  async allowedActions(
+    principal: Principal | undefined,
+    repository: string,
+  ): Promise<Set<RepositoryAction>> {
     const allowed = new Set<RepositoryAction>();
     if (await this.isPublic(repository)) allowed.add('pull');
     if (!principal || principal.disabled) return allowed;
@@ -97,12 +100,10 @@ export class PermissionService {
     await this.db.transaction(async (m) => {
       await m.query('DELETE FROM grants WHERE principal_id = $1', [principalId]);
       for (const g of grants) {
-        await m.query('INSERT INTO grants (id, principal_id, pattern, actions) VALUES ($1, $2, $3, $4)', [
-          randomUUID(),
-          principalId,
-          g.pattern,
-          [...new Set(g.actions)],
-        ]);
+        await m.query(
+          'INSERT INTO grants (id, principal_id, pattern, actions) VALUES ($1, $2, $3, $4)',
+          [randomUUID(), principalId, g.pattern, [...new Set(g.actions)]],
+        );
       }
     });
     return this.grants(principalId);
@@ -114,11 +115,13 @@ export class PermissionService {
 
   async setPublicAccess(access: PublicAccess): Promise<PublicAccess> {
     for (const p of access.patterns) {
-      if (!RepositoryPattern.isValid(p)) throw badRequest(`invalid repository pattern ${JSON.stringify(p)}`);
+      if (!RepositoryPattern.isValid(p))
+        throw badRequest(`invalid repository pattern ${JSON.stringify(p)}`);
     }
     await this.db.transaction(async (m) => {
       await m.query('DELETE FROM public_patterns');
-      for (const p of new Set(access.patterns)) await m.query('INSERT INTO public_patterns (pattern) VALUES ($1)', [p]);
+      for (const p of new Set(access.patterns))
+        await m.query('INSERT INTO public_patterns (pattern) VALUES ($1)', [p]);
       await m.query(
         `INSERT INTO registry_settings (key, value) VALUES ('public', $1)
          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
@@ -130,15 +133,29 @@ export class PermissionService {
   }
 
   /** Public settings, cached for a moment (they are read on every anonymous request). */
-  private async publicAccess(fresh = false): Promise<{ access: PublicAccess; patterns: RepositoryPattern[] }> {
+  private async publicAccess(
+    fresh = false,
+  ): Promise<{ access: PublicAccess; patterns: RepositoryPattern[] }> {
     const cached = this.publicCache;
     if (!fresh && cached && Date.now() - cached.at < PUBLIC_CACHE_MS) return cached;
-    const [patternRows, settingRows]: [{ pattern: string }[], { value: boolean }[]] = await Promise.all([
-      this.db.query('SELECT pattern FROM public_patterns ORDER BY pattern') as Promise<{ pattern: string }[]>,
-      this.db.query(`SELECT value FROM registry_settings WHERE key = 'public'`) as Promise<{ value: boolean }[]>,
-    ]);
-    const access = { registryPublic: settingRows[0]?.value === true, patterns: patternRows.map((r) => r.pattern) };
-    const entry = { at: Date.now(), access, patterns: access.patterns.map((p) => new RepositoryPattern(p)) };
+    const [patternRows, settingRows]: [{ pattern: string }[], { value: boolean }[]] =
+      await Promise.all([
+        this.db.query('SELECT pattern FROM public_patterns ORDER BY pattern') as Promise<
+          { pattern: string }[]
+        >,
+        this.db.query(`SELECT value FROM registry_settings WHERE key = 'public'`) as Promise<
+          { value: boolean }[]
+        >,
+      ]);
+    const access = {
+      registryPublic: settingRows[0]?.value === true,
+      patterns: patternRows.map((r) => r.pattern),
+    };
+    const entry = {
+      at: Date.now(),
+      access,
+      patterns: access.patterns.map((p) => new RepositoryPattern(p)),
+    };
     this.publicCache = entry;
     return entry;
   }

@@ -64,7 +64,10 @@ export class PrincipalService {
   async bootstrapAdmin(): Promise<{ name: string; generatedPassword?: string } | undefined> {
     const rows: { n: string }[] = await this.db.query('SELECT count(*) AS n FROM principals');
     if (Number(rows[0]?.n ?? 0) > 0) return undefined;
-    const generated = this.config.auth.adminPassword === undefined ? randomBytes(18).toString('base64url') : undefined;
+    const generated =
+      this.config.auth.adminPassword === undefined
+        ? randomBytes(18).toString('base64url')
+        : undefined;
     await this.create({
       kind: 'user',
       name: this.config.auth.adminUser,
@@ -74,11 +77,20 @@ export class PrincipalService {
     return { name: this.config.auth.adminUser, generatedPassword: generated };
   }
 
-  async create(input: { kind: PrincipalKind; name: string; role: Role; password?: string }): Promise<Principal> {
+  async create(input: {
+    kind: PrincipalKind;
+    name: string;
+    role: Role;
+    password?: string;
+  }): Promise<Principal> {
     if (!NAME_PATTERN.test(input.name)) {
-      throw new OciError(OciErrorCode.UNSUPPORTED, 'name must be 1-64 of a-z 0-9 . _ - starting with a letter or digit', {
-        status: 400,
-      });
+      throw new OciError(
+        OciErrorCode.UNSUPPORTED,
+        'name must be 1-64 of a-z 0-9 . _ - starting with a letter or digit',
+        {
+          status: 400,
+        },
+      );
     }
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
     const id = randomUUID();
@@ -89,7 +101,10 @@ export class PrincipalService {
       [id, input.kind, input.name, input.role, passwordHash],
     );
     const row = rows[0];
-    if (!row) throw new OciError(OciErrorCode.UNSUPPORTED, `principal ${input.name} already exists`, { status: 409 });
+    if (!row)
+      throw new OciError(OciErrorCode.UNSUPPORTED, `principal ${input.name} already exists`, {
+        status: 409,
+      });
     return toPrincipal(row);
   }
 
@@ -111,13 +126,26 @@ export class PrincipalService {
 
   async require(id: string): Promise<Principal> {
     const principal = await this.get(id);
-    if (!principal) throw new OciError(OciErrorCode.UNSUPPORTED, `principal ${id} not found`, { status: 404 });
+    if (!principal)
+      throw new OciError(OciErrorCode.UNSUPPORTED, `principal ${id} not found`, { status: 404 });
     return principal;
   }
 
-  async update(id: string, change: { role?: Role; disabled?: boolean; password?: string }): Promise<Principal> {
+  async update(
+    id: string,
+    change: { role?: Role; disabled?: boolean; password?: string },
+  ): Promise<Principal> {
     await this.require(id);
-    const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+    const passwordHash =
+      change.password === undefined ? undefined : await hashPassword(change.password);
+    if (passwordHash !== undefined || change.disabled === true) {
+      // A new password (or disabling) ends the sessions the old one started.
+      await this.db.query(
+        `UPDATE refresh_tokens SET revoked_at = now()
+          WHERE principal_id = $1 AND access_token_id IS NULL AND revoked_at IS NULL`,
+        [id],
+      );
+    }
     // TypeORM answers an UPDATE with [rows, affected].
     const [rows]: [PrincipalRow[], number] = await this.db.query(
       `UPDATE principals SET
@@ -205,7 +233,10 @@ export class PrincipalService {
     return result[1] > 0;
   }
 
-  private async verifyAccessToken(username: string, token: string): Promise<Authenticated | undefined> {
+  private async verifyAccessToken(
+    username: string,
+    token: string,
+  ): Promise<Authenticated | undefined> {
     const match = /^brt_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/.exec(token);
     if (!match) return undefined;
     const hex = match[1] as string;
@@ -265,7 +296,9 @@ function toTokenInfo(row: TokenRow): AccessTokenInfo {
 
 export function hashPassword(password: string): Promise<string> {
   if (password.length < 8 || password.length > 1024) {
-    throw new OciError(OciErrorCode.UNSUPPORTED, 'passwords must have 8 to 1024 characters', { status: 400 });
+    throw new OciError(OciErrorCode.UNSUPPORTED, 'passwords must have 8 to 1024 characters', {
+      status: 400,
+    });
   }
   // argon2id, OWASP's recommended minimum parameters (19 MiB, 2 passes).
   return hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1 });

@@ -41,11 +41,21 @@ export class RegistryAuthGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
-    if (!access) throw new Error(`route ${context.getClass().name}.${context.getHandler().name} declares no access`);
+    if (!access)
+      throw new Error(
+        `route ${context.getClass().name}.${context.getHandler().name} declares no access`,
+      );
     if (access.kind === 'public') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const anonymous: Caller = { name: 'anonymous', kind: 'anonymous', ip: request.ip, requestId: String(request.id) };
+    const anonymous: Caller = {
+      name: 'anonymous',
+      kind: 'anonymous',
+      ip: request.ip,
+      requestId: String(request.id),
+    };
     if (this.config.auth.mode === 'none') {
+      // An open registry serves the registry API to anyone, but never its admin API.
+      if (access.kind === 'admin') throw denied('the admin API needs REGISTRY_AUTH=token');
       setCaller(request, anonymous);
       return true;
     }
@@ -57,8 +67,15 @@ export class RegistryAuthGuard implements CanActivate {
     let caller: Caller = anonymous;
     if (claims.pid !== undefined) {
       const principal = await this.principals.stillActive(claims.pid, claims.tid);
-      if (!principal) throw unauthorized(this.config.auth, request, 'credentials revoked or disabled', scope);
-      caller = { ...anonymous, principalId: principal.id, name: principal.name, kind: principal.kind, principal };
+      if (!principal)
+        throw unauthorized(this.config.auth, request, 'credentials revoked or disabled', scope);
+      caller = {
+        ...anonymous,
+        principalId: principal.id,
+        name: principal.name,
+        kind: principal.kind,
+        principal,
+      };
     }
     setCaller(request, caller);
 
@@ -72,11 +89,22 @@ export class RegistryAuthGuard implements CanActivate {
         return true;
       case 'repository': {
         const repository = repositoryOf(request.raw) ?? '';
-        if (holds(claims, 'repository', repository, access.action)) return true;
-        if (!caller.principal) throw unauthorized(this.config.auth, request, 'authentication required', scope);
+        // The token must carry the action, and the caller must still hold it now: a role,
+        // grant or public-access change applies to tokens already issued, on the next request.
         const allowed = await this.permissions.allowedActions(caller.principal, repository);
+        const held = holds(claims, 'repository', repository, access.action);
+        if (held && allowed.has(access.action)) return true;
+        if (!caller.principal) {
+          throw unauthorized(this.config.auth, request, 'authentication required', scope);
+        }
         if (allowed.has(access.action)) {
-          throw unauthorized(this.config.auth, request, 'token does not cover this action', scope, true);
+          throw unauthorized(
+            this.config.auth,
+            request,
+            'token does not cover this action',
+            scope,
+            true,
+          );
         }
         await this.audit.denied(caller, repository, access.action);
         throw denied(`${caller.name} may not ${access.action} ${repository}`);
@@ -85,11 +113,16 @@ export class RegistryAuthGuard implements CanActivate {
   }
 
   /** Admin API: Basic credentials or a bearer token with `registry:admin:*`, of an Owner or Admin. */
-  private async admin(context: ExecutionContext, request: FastifyRequest, anonymous: Caller): Promise<boolean> {
+  private async admin(
+    context: ExecutionContext,
+    request: FastifyRequest,
+    anonymous: Caller,
+  ): Promise<boolean> {
     const basic = basicCredentials(request.headers.authorization);
     let principal;
     if (basic) {
-      principal = (await this.credentials.authenticate(basic.username, basic.password, anonymous))?.principal;
+      principal = (await this.credentials.authenticate(basic.username, basic.password, anonymous))
+        ?.principal;
     } else {
       const claims = await this.verify(context, request);
       if (claims?.pid !== undefined && holds(claims, 'registry', 'admin', '*')) {
@@ -97,9 +130,20 @@ export class RegistryAuthGuard implements CanActivate {
       }
     }
     if (!principal) {
-      throw unauthorized(this.config.auth, request, 'administrator credentials required', 'registry:admin:*');
+      throw unauthorized(
+        this.config.auth,
+        request,
+        'administrator credentials required',
+        'registry:admin:*',
+      );
     }
-    const caller: Caller = { ...anonymous, principalId: principal.id, name: principal.name, kind: principal.kind, principal };
+    const caller: Caller = {
+      ...anonymous,
+      principalId: principal.id,
+      name: principal.name,
+      kind: principal.kind,
+      principal,
+    };
     setCaller(request, caller);
     if (principal.role !== 'owner' && principal.role !== 'admin') {
       await this.audit.denied(caller, undefined, 'admin');
@@ -108,7 +152,10 @@ export class RegistryAuthGuard implements CanActivate {
     return true;
   }
 
-  private async verify(context: ExecutionContext, request: FastifyRequest): Promise<RegistryClaims | undefined> {
+  private async verify(
+    context: ExecutionContext,
+    request: FastifyRequest,
+  ): Promise<RegistryClaims | undefined> {
     const header = request.headers.authorization;
     if (!header || !/^Bearer\s/i.test(header) || header.length > 8192) return undefined;
     try {
@@ -122,7 +169,8 @@ export class RegistryAuthGuard implements CanActivate {
 
 function holds(claims: RegistryClaims, type: string, name: string, action: string): boolean {
   return (claims.access ?? []).some(
-    (a) => a.type === type && a.name === name && Array.isArray(a.actions) && a.actions.includes(action),
+    (a) =>
+      a.type === type && a.name === name && Array.isArray(a.actions) && a.actions.includes(action),
   );
 }
 

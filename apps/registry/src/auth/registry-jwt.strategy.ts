@@ -24,7 +24,11 @@ export class RegistryJwtStrategy extends PassportStrategy(Strategy, REGISTRY_JWT
       issuer: config.auth.issuer,
       ignoreExpiration: false,
       jsonWebTokenOptions: { clockTolerance: 5, maxAge: `${config.auth.tokenTtlSeconds + 60}s` },
-      secretOrKeyProvider: (_request: unknown, rawJwt: string, done: (err: unknown, key?: string) => void) => {
+      secretOrKeyProvider: (
+        _request: unknown,
+        rawJwt: string,
+        done: (err: unknown, key?: string) => void,
+      ) => {
         const decoded = jwt.decode(rawJwt, { complete: true });
         keys.publicKeyFor(decoded?.header.kid).then(
           (key) => (key ? done(null, key) : done(new Error('token signed by an unknown key'))),

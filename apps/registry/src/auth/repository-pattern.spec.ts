@@ -45,22 +45,34 @@ describe('repository patterns', () => {
     ];
     for (const [patterns, repo, expected] of table) {
       const items = patterns.map((p) => ({ pattern: new RepositoryPattern(p) }));
-      assert.equal(mostSpecific(items, repo)?.pattern.pattern, expected, `${patterns.join(' ')} for ${repo}`);
+      assert.equal(
+        mostSpecific(items, repo)?.pattern.pattern,
+        expected,
+        `${patterns.join(' ')} for ${repo}`,
+      );
     }
   });
 });
 
 describe('docker scopes', () => {
   it('parses several scopes and merges actions', () => {
-    assert.deepEqual(parseScopes(['repository:team/app:pull,push', 'repository:team/app:pull registry:catalog:*']), [
-      { type: 'repository', name: 'team/app', actions: ['pull', 'push'] },
-      { type: 'registry', name: 'catalog', actions: ['*'] },
-    ]);
+    assert.deepEqual(
+      parseScopes(['repository:team/app:pull,push', 'repository:team/app:pull registry:catalog:*']),
+      [
+        { type: 'repository', name: 'team/app', actions: ['pull', 'push'] },
+        { type: 'registry', name: 'catalog', actions: ['*'] },
+      ],
+    );
   });
 
   it('expands * on repositories and drops what cannot be granted', () => {
-    assert.deepEqual(parseScopes(['repository:a:*']), [{ type: 'repository', name: 'a', actions: ['pull', 'push', 'delete'] }]);
-    assert.deepEqual(parseScopes(['repository(plugin):a:pull', 'garbage', 'repository::pull', 'x:y:z']), []);
+    assert.deepEqual(parseScopes(['repository:a:*']), [
+      { type: 'repository', name: 'a', actions: ['pull', 'push', 'delete'] },
+    ]);
+    assert.deepEqual(
+      parseScopes(['repository(plugin):a:pull', 'garbage', 'repository::pull', 'x:y:z']),
+      [],
+    );
   });
 
   it('keeps names with colons intact (ports are not valid names and are refused later)', () => {

@@ -18,7 +18,8 @@ export class RepositoryPattern {
   private readonly regex: RegExp;
 
   constructor(readonly pattern: string) {
-    if (!RepositoryPattern.isValid(pattern)) throw new Error(`invalid repository pattern ${JSON.stringify(pattern)}`);
+    if (!RepositoryPattern.isValid(pattern))
+      throw new Error(`invalid repository pattern ${JSON.stringify(pattern)}`);
     let source = '';
     let literal = 0;
     let doubles = 0;
@@ -52,7 +53,12 @@ export class RepositoryPattern {
   }
 
   static isValid(pattern: string): boolean {
-    return pattern.length > 0 && pattern.length <= 255 && /^[a-z0-9._/*?-]+$/.test(pattern) && !pattern.includes('***');
+    return (
+      pattern.length > 0 &&
+      pattern.length <= 255 &&
+      /^[a-z0-9._/*?-]+$/.test(pattern) &&
+      !pattern.includes('***')
+    );
   }
 
   matches(repository: string): boolean {

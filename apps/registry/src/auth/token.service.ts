@@ -48,7 +48,11 @@ export class TokenService {
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
 
-  async issue(caller: Authenticated | undefined, requested: AccessEntry[], withRefresh: boolean): Promise<IssuedToken> {
+  async issue(
+    caller: Authenticated | undefined,
+    requested: AccessEntry[],
+    withRefresh: boolean,
+  ): Promise<IssuedToken> {
     const principal = caller?.principal;
     const access: AccessEntry[] = [];
     for (const entry of requested) {
@@ -69,7 +73,8 @@ export class TokenService {
       ...(principal ? { pid: principal.id } : {}),
       ...(caller?.accessTokenId ? { tid: caller.accessTokenId } : {}),
     };
-    const refreshToken = withRefresh && principal ? await this.createRefreshToken(caller) : undefined;
+    const refreshToken =
+      withRefresh && principal ? await this.createRefreshToken(caller) : undefined;
     return {
       token: this.keys.sign({ ...claims }),
       expiresIn: ttl,
@@ -80,7 +85,9 @@ export class TokenService {
   }
 
   /** The principal a refresh token stands for, while it and its principal are valid. */
-  async redeemRefreshToken(token: string): Promise<{ principalId: string; accessTokenId?: string } | undefined> {
+  async redeemRefreshToken(
+    token: string,
+  ): Promise<{ principalId: string; accessTokenId?: string } | undefined> {
     const match = /^brr_([0-9a-f-]{36})_([A-Za-z0-9_-]{43})$/.exec(token);
     if (!match || !isUuid(match[1] as string)) return undefined;
     const rows: { principal_id: string; access_token_id: string | null }[] = await this.db.query(
@@ -96,7 +103,8 @@ export class TokenService {
   private async grant(principal: Principal | undefined, entry: AccessEntry): Promise<string[]> {
     if (entry.type === 'registry') {
       if (entry.name === 'catalog' && entry.actions.includes('*')) return ['*'];
-      const admin = principal !== undefined && (principal.role === 'owner' || principal.role === 'admin');
+      const admin =
+        principal !== undefined && (principal.role === 'owner' || principal.role === 'admin');
       if (entry.name === 'admin' && entry.actions.includes('*') && admin) return ['*'];
       return [];
     }
@@ -112,7 +120,13 @@ export class TokenService {
     await this.db.query(
       `INSERT INTO refresh_tokens (id, principal_id, access_token_id, secret_hash, expires_at)
        VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
-      [id, caller.principal.id, caller.accessTokenId ?? null, sha256(secret), this.config.auth.refreshTokenTtlSeconds],
+      [
+        id,
+        caller.principal.id,
+        caller.accessTokenId ?? null,
+        sha256(secret),
+        this.config.auth.refreshTokenTtlSeconds,
+      ],
     );
     return `${REFRESH_PREFIX}${id}_${secret}`;
   }

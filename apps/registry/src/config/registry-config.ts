@@ -61,6 +61,8 @@ export interface RegistryConfig {
   listMaxPageSize: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  /** Number of trusted reverse-proxy hops in front of the registry (0: none). */
+  trustProxy: number;
   auth: AuthConfig;
 }
 
@@ -199,6 +201,7 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     listMaxPageSize: r.int('REGISTRY_LIST_MAX_PAGE_SIZE', 10_000, 1, 1_000_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    trustProxy: r.int('REGISTRY_TRUST_PROXY_HOPS', 0, 0, 10),
     auth: {
       mode: r.oneOf<AuthMode>('REGISTRY_AUTH', ['token', 'none'], 'token'),
       service: r.string('REGISTRY_AUTH_SERVICE') ?? 'berth-registry',
