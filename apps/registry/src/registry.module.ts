@@ -2,10 +2,11 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { REGISTRY_CONFIG } from './config/config.tokens';
 import type { RegistryConfig } from './config/registry-config';
-import { AuditModule } from './audit/audit.module'; // TEMP(audit)
+import { AuditModule } from './audit/audit.module';
 import { DatabaseModule } from './database/database.module';
 import { DistributionModule } from './distribution/distribution.module';
 import { HealthModule } from './health/health.module';
+import { ImmutabilityModule } from './immutability/immutability.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { StorageModule, type StorageDecorator } from './storage/storage.module';
@@ -41,7 +42,8 @@ export class RegistryModule {
         DistributionModule,
         HealthModule,
         OpenApiModule,
-        AuditModule, // TEMP(audit)
+        AuditModule,
+        ImmutabilityModule,
       ],
     };
   }

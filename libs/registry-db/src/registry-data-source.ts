@@ -8,7 +8,8 @@ import { TagEntity } from './entities/tag.entity';
 import { UploadEntity } from './entities/upload.entity';
 import { InitialSchema1732300000000 } from './migrations/1732300000000-initial-schema';
 import { AccessControl1732400000000 } from './migrations/1732400000000-access-control';
-import { AuditLog1732500000000 } from './migrations/1732500000000-audit-log'; // TEMP(audit)
+import { AuditLog1732500000000 } from './migrations/1732500000000-audit-log';
+import { ImmutableTags1732600000000 } from './migrations/1732600000000-immutable-tags';
 
 export const REGISTRY_ENTITIES = [
   RepositoryEntity,
@@ -20,7 +21,12 @@ export const REGISTRY_ENTITIES = [
   UploadEntity,
 ];
 
-export const REGISTRY_MIGRATIONS = [InitialSchema1732300000000, AccessControl1732400000000, AuditLog1732500000000]; // TEMP(audit)
+export const REGISTRY_MIGRATIONS = [
+  InitialSchema1732300000000,
+  AccessControl1732400000000,
+  AuditLog1732500000000,
+  ImmutableTags1732600000000,
+];
 
 export interface RegistryDataSourceOptions {
   url: string;

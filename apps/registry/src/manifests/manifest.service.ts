@@ -12,6 +12,7 @@ import {
 } from '@berth/oci';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
+import { ImmutabilityService } from '../immutability/immutability.service';
 import { RepositoryService } from '../repositories/repository.service';
 
 export interface StoredManifest {
@@ -46,6 +47,7 @@ export class ManifestService {
   constructor(
     private readonly db: DataSource,
     private readonly repositories: RepositoryService,
+    private readonly immutability: ImmutabilityService,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
 
@@ -101,6 +103,7 @@ export class ManifestService {
       await this.checkChildren(m, repositoryId, manifest);
       const manifestId = await this.insertManifest(m, repositoryId, digest, body, manifest);
       for (const tag of tags) {
+        await this.immutability.assertCanMove(m, repositoryId, repository, tag, digest);
         await m.query(
           `INSERT INTO tags (repository_id, name, manifest_id) VALUES ($1, $2, $3)
            ON CONFLICT (repository_id, name)
@@ -117,17 +120,36 @@ export class ManifestService {
     const repositoryId = await this.repositories.findId(repository);
     let deleted = 0;
     if (repositoryId !== undefined) {
-      const result: [unknown[], number] =
-        reference.kind === 'digest'
-          ? await this.db.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [
-              repositoryId,
-              reference.digest.value,
-            ])
-          : await this.db.query('DELETE FROM tags WHERE repository_id = $1 AND name = $2', [
-              repositoryId,
-              reference.tag,
-            ]);
-      deleted = result[1];
+      deleted = await this.db.transaction(async (m) => {
+        // Immutable tags hold their manifest: neither the tag nor the manifest may go.
+        const tags: { name: string }[] =
+          reference.kind === 'digest'
+            ? await m.query(
+                `SELECT t.name FROM tags t JOIN manifests mf ON mf.id = t.manifest_id
+                  WHERE mf.repository_id = $1 AND mf.digest = $2`,
+                [repositoryId, reference.digest.value],
+              )
+            : await m.query('SELECT name FROM tags WHERE repository_id = $1 AND name = $2', [
+                repositoryId,
+                reference.tag,
+              ]);
+        await this.immutability.assertCanDelete(
+          repository,
+          tags.map((t) => t.name),
+          m,
+        );
+        const result: [unknown[], number] =
+          reference.kind === 'digest'
+            ? await m.query('DELETE FROM manifests WHERE repository_id = $1 AND digest = $2', [
+                repositoryId,
+                reference.digest.value,
+              ])
+            : await m.query('DELETE FROM tags WHERE repository_id = $1 AND name = $2', [
+                repositoryId,
+                reference.tag,
+              ]);
+        return result[1];
+      });
     }
     if (deleted === 0) {
       const what = reference.kind === 'digest' ? reference.digest.value : reference.tag;

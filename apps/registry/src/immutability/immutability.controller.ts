@@ -1,0 +1,60 @@
+import { Body, Controller, Get, Put } from '@nestjs/common';
+import {
+  ApiBasicAuth,
+  ApiBearerAuth,
+  ApiBody,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
+import { OciError, OciErrorCode } from '@berth/oci';
+import { AdminOnly } from '../auth/auth.decorators';
+import { ImmutabilityService, type ImmutabilityRule } from './immutability.service';
+
+class ImmutabilityRuleDto {
+  @ApiProperty({ example: '**' }) repositories!: string;
+  @ApiProperty({ example: 'v*' }) tags!: string;
+}
+
+class ImmutabilityRulesDto {
+  @ApiProperty({ type: [ImmutabilityRuleDto] }) rules!: ImmutabilityRuleDto[];
+}
+
+@Controller('admin/v1/immutability')
+@AdminOnly()
+@ApiTags('lifecycle')
+@ApiBasicAuth()
+@ApiBearerAuth()
+export class ImmutabilityController {
+  constructor(private readonly immutability: ImmutabilityService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Immutable tag rules' })
+  list(): Promise<ImmutabilityRule[]> {
+    return this.immutability.list();
+  }
+
+  @Put()
+  @ApiOperation({ summary: 'Replace the immutable tag rules' })
+  @ApiBody({ type: ImmutabilityRulesDto })
+  replace(@Body() body: unknown): Promise<ImmutabilityRule[]> {
+    return this.immutability.replace(parseRules(body));
+  }
+}
+
+function parseRules(body: unknown): ImmutabilityRule[] {
+  const rules = (body as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules))
+    throw invalid('body must be {"rules": [{"repositories": "...", "tags": "..."}]}');
+  return rules.map((r: unknown) => {
+    const rule = r as { repositories?: unknown; tags?: unknown } | null;
+    if (typeof rule?.repositories !== 'string' || typeof rule.tags !== 'string') {
+      throw invalid('each rule needs "repositories" and "tags" globs');
+    }
+    return { repositories: rule.repositories, tags: rule.tags };
+  });
+}
+
+function invalid(message: string): OciError {
+  return new OciError(OciErrorCode.UNSUPPORTED, message, { status: 400 });
+}
