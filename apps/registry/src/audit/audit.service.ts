@@ -17,7 +17,7 @@ import type {
   AuditResult,
   AuditStreamFilter,
 } from './audit-event';
-import { CSV_HEADER, toCsvLine, toNdjsonLine } from './audit-format';
+import { CSV_HEADER, toCsvLine, toNdjsonLine, type ExportedEvent } from './audit-format';
 import { AUDIT_RETENTION_DAYS } from './audit.tokens';
 
 export interface AuditPage {
@@ -37,13 +37,18 @@ export interface AuditSubscriber {
 export const MAX_AUDIT_PAGE = 1000;
 /** Rows per query while exporting or replaying: bounds the memory an export holds. */
 const SCAN_BATCH = 1000;
+/**
+ * Export chunks stay small: a string over ~128 KiB is allocated in V8's large-object space,
+ * which only a full GC frees, so big chunks make an export's memory grow in steps.
+ */
+const EXPORT_CHUNK_CHARS = 16 * 1024;
 const PRUNE_BATCH = 10_000;
 const PRUNE_FIRST_DELAY_MS = 60_000;
 const PRUNE_INTERVAL_MS = 60 * 60_000;
 
-interface AuditRow {
-  id: string;
-  at: string;
+interface CommonRow {
+  event_id: string;
+  event_at: string;
   principal: string;
   principal_id: string | null;
   client_ip: string;
@@ -52,13 +57,26 @@ interface AuditRow {
   reference: string | null;
   result: AuditResult;
   request_id: string | null;
+}
+
+interface AuditRow extends CommonRow {
   detail: Record<string, unknown> | null;
 }
 
-/** `at` is rendered by PostgreSQL with its full (microsecond) precision, so cursors are exact. */
-const COLUMNS = `id::text AS id,
-  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at,
-  principal, principal_id, client_ip, action, repository, reference, result, request_id, detail`;
+interface ExportRow extends CommonRow {
+  detail_json: string | null;
+}
+
+/**
+ * `at` is rendered by PostgreSQL with its full (microsecond) precision, so cursors are exact.
+ * The aliases must not be column names: ORDER BY would sort by the rendered text instead.
+ */
+const COMMON_COLUMNS = `id::text AS event_id,
+  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS event_at,
+  principal, principal_id, client_ip, action, repository, reference, result, request_id`;
+const COLUMNS = `${COMMON_COLUMNS}, detail`;
+/** For exports: `detail` as JSON text. */
+const EXPORT_COLUMNS = `${COMMON_COLUMNS}, detail::text AS detail_json`;
 
 /**
  * The audit log (append-only `audit_events`): records events, pages through and exports them,
@@ -139,6 +157,14 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     this.publish(toEvent(rows[0]));
   }
 
+  /**
+   * Appends one event without holding the caller (manifest pulls, the hot path). A failure is
+   * logged by `record`; the pull it describes has already been served.
+   */
+  recordInBackground(input: AuditEventInput): void {
+    this.record(input).catch(() => undefined);
+  }
+
   /** One page, newest first (keyset on `(at, id)`, so pages stay stable while events arrive). */
   async query(filter: AuditFilter, cursor?: string, limit = 100): Promise<AuditPage> {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) {
@@ -171,12 +197,13 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
    */
   export(filter: AuditFilter, format: AuditExportFormat): Readable {
     const batches = this.scanChronologically(filter);
-    async function* lines(): AsyncGenerator<string> {
+    const line = format === 'csv' ? toCsvLine : toNdjsonLine;
+    async function* chunks(): AsyncGenerator<string> {
       if (format === 'csv') yield CSV_HEADER;
-      const line = format === 'csv' ? toCsvLine : toNdjsonLine;
-      for await (const batch of batches) yield batch.map(line).join('');
+      // Each batch is formatted at once, so its rows are garbage before the first chunk is sent.
+      for await (const batch of batches) yield* toChunks(batch, line);
     }
-    return Readable.from(lines(), { objectMode: false });
+    return Readable.from(chunks(), { objectMode: false });
   }
 
   /** Events after `afterId` (in id order) up to the newest one now, in batches: for resuming a stream. */
@@ -196,7 +223,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
       );
       if (rows.length > 0) yield rows.map(toEvent);
       if (rows.length < SCAN_BATCH) return;
-      after = rows[rows.length - 1].id;
+      after = rows[rows.length - 1].event_id;
     }
   }
 
@@ -288,7 +315,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Batches ordered by `(at, id)`, up to the newest event when the first batch is read. */
-  private async *scanChronologically(filter: AuditFilter): AsyncGenerator<AuditEvent[]> {
+  private async *scanChronologically(filter: AuditFilter): AsyncGenerator<ExportedEvent[]> {
     const newest = await this.newestId();
     if (newest === null) return;
     let after: AuditCursor | undefined;
@@ -302,17 +329,32 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
         where.push(`(at, id) > ($${params.length - 1}::timestamptz, $${params.length}::bigint)`);
       }
       params.push(SCAN_BATCH);
-      const rows: AuditRow[] = await this.db.query(
-        `SELECT ${COLUMNS} FROM audit_events ${whereSql(where)}
+      const rows: ExportRow[] = await this.db.query(
+        `SELECT ${EXPORT_COLUMNS} FROM audit_events ${whereSql(where)}
           ORDER BY at, id LIMIT $${params.length}`,
         params,
       );
-      if (rows.length > 0) yield rows.map(toEvent);
+      if (rows.length > 0) yield rows.map(toExportedEvent);
       if (rows.length < SCAN_BATCH) return;
       const last = rows[rows.length - 1];
-      after = { at: last.at, id: last.id };
+      after = { at: last.event_at, id: last.event_id };
     }
   }
+}
+
+/** The lines of `events`, joined into strings of about `EXPORT_CHUNK_CHARS`. */
+function toChunks(events: ExportedEvent[], line: (event: ExportedEvent) => string): string[] {
+  const chunks: string[] = [];
+  let chunk = '';
+  for (const event of events) {
+    chunk += line(event);
+    if (chunk.length >= EXPORT_CHUNK_CHARS) {
+      chunks.push(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /** SQL conditions for a filter; values are appended to `params`. */
@@ -336,9 +378,17 @@ function whereSql(conditions: string[]): string {
 }
 
 function toEvent(row: AuditRow): AuditEvent {
+  return { ...common(row), detail: row.detail };
+}
+
+function toExportedEvent(row: ExportRow): ExportedEvent {
+  return { ...common(row), detailJson: row.detail_json };
+}
+
+function common(row: CommonRow): Omit<AuditEvent, 'detail'> {
   return {
-    id: row.id,
-    at: row.at,
+    id: row.event_id,
+    at: row.event_at,
     principal: row.principal,
     principalId: row.principal_id,
     clientIp: row.client_ip,
@@ -347,6 +397,5 @@ function toEvent(row: AuditRow): AuditEvent {
     reference: row.reference,
     result: row.result,
     requestId: row.request_id,
-    detail: row.detail,
   };
 }

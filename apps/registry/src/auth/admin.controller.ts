@@ -13,7 +13,9 @@ import {
   parsePublicAccess,
   parseUpdatePrincipal,
 } from './admin.dto';
-import { AdminOnly } from './auth.decorators';
+import { AuditAction } from '../audit/audit-event';
+import { AuthAudit } from './auth-audit';
+import { AdminOnly, CurrentCaller, type Caller } from './auth.decorators';
 import { KeyRingService, type PublicKeyInfo } from './key-ring.service';
 import { PermissionService, type Grant, type PublicAccess } from './permission.service';
 import { PrincipalService, type AccessTokenInfo, type Principal } from './principal.service';
@@ -29,6 +31,7 @@ export class AdminController {
     private readonly principals: PrincipalService,
     private readonly permissions: PermissionService,
     private readonly keys: KeyRingService,
+    private readonly audit: AuthAudit,
   ) {}
 
   @Get('principals')
@@ -40,8 +43,13 @@ export class AdminController {
   @Post('principals')
   @ApiOperation({ summary: 'Create a user or service account' })
   @ApiBody({ type: CreatePrincipalDto })
-  create(@Body() body: unknown): Promise<Principal> {
-    return this.principals.create(parseCreatePrincipal(body));
+  async create(@Body() body: unknown, @CurrentCaller() caller: Caller): Promise<Principal> {
+    const principal = await this.principals.create(parseCreatePrincipal(body));
+    await this.audit.admin(caller, 'principal.create', {
+      principal: principal.name,
+      role: principal.role,
+    });
+    return principal;
   }
 
   @Get('principals/:id')
@@ -55,15 +63,29 @@ export class AdminController {
     summary: 'Change role, disable or enable (takes effect on the next request), set password',
   })
   @ApiBody({ type: UpdatePrincipalDto })
-  update(@Param('id') id: string, @Body() body: unknown): Promise<Principal> {
-    return this.principals.update(id, parseUpdatePrincipal(body));
+  async update(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+  ): Promise<Principal> {
+    const change = parseUpdatePrincipal(body);
+    const principal = await this.principals.update(id, change);
+    await this.audit.admin(caller, 'principal.update', {
+      principal: principal.name,
+      role: change.role,
+      disabled: change.disabled,
+      passwordChanged: change.password !== undefined,
+    });
+    return principal;
   }
 
   @Delete('principals/:id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a principal; its tokens stop working at once' })
-  async remove(@Param('id') id: string): Promise<void> {
+  async remove(@Param('id') id: string, @CurrentCaller() caller: Caller): Promise<void> {
+    const principal = await this.principals.require(id);
     await this.principals.delete(id);
+    await this.audit.admin(caller, 'principal.delete', { principal: principal.name });
   }
 
   @Get('principals/:id/tokens')
@@ -79,6 +101,7 @@ export class AdminController {
   async createToken(
     @Param('id') id: string,
     @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
   ): Promise<AccessTokenInfo & { token: string }> {
     const input = parseCreateAccessToken(body);
     const { token, info } = await this.principals.createAccessToken(
@@ -86,16 +109,26 @@ export class AdminController {
       input.name,
       input.expiresAt,
     );
+    await this.audit.token(caller, AuditAction.TokenIssue, {
+      principalId: id,
+      tokenId: info.id,
+      name: info.name,
+    });
     return { ...info, token };
   }
 
   @Delete('principals/:id/tokens/:tokenId')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an access token (takes effect on the next request)' })
-  async revokeToken(@Param('id') id: string, @Param('tokenId') tokenId: string): Promise<void> {
+  async revokeToken(
+    @Param('id') id: string,
+    @Param('tokenId') tokenId: string,
+    @CurrentCaller() caller: Caller,
+  ): Promise<void> {
     if (!(await this.principals.revokeAccessToken(id, tokenId))) {
       throw new OciError(OciErrorCode.UNSUPPORTED, `no active token ${tokenId}`, { status: 404 });
     }
+    await this.audit.token(caller, AuditAction.TokenRevoke, { principalId: id, tokenId });
   }
 
   @Get('principals/:id/grants')
@@ -108,9 +141,15 @@ export class AdminController {
   @Put('principals/:id/grants')
   @ApiOperation({ summary: 'Replace the principal row of the access matrix' })
   @ApiBody({ type: SetGrantsDto })
-  async setGrants(@Param('id') id: string, @Body() body: unknown): Promise<Grant[]> {
-    await this.principals.require(id);
-    return this.permissions.setGrants(id, parseGrants(body));
+  async setGrants(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+  ): Promise<Grant[]> {
+    const principal = await this.principals.require(id);
+    const grants = await this.permissions.setGrants(id, parseGrants(body));
+    await this.audit.admin(caller, 'grants.set', { principal: principal.name, grants });
+    return grants;
   }
 
   @Get('public')
@@ -122,8 +161,13 @@ export class AdminController {
   @Put('public')
   @ApiOperation({ summary: 'Set anonymous pull access' })
   @ApiBody({ type: PublicAccessDto })
-  setPublicAccess(@Body() body: unknown): Promise<PublicAccess> {
-    return this.permissions.setPublicAccess(parsePublicAccess(body));
+  async setPublicAccess(
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+  ): Promise<PublicAccess> {
+    const access = await this.permissions.setPublicAccess(parsePublicAccess(body));
+    await this.audit.admin(caller, 'public.set', { ...access });
+    return access;
   }
 
   @Get('keys')
@@ -136,7 +180,9 @@ export class AdminController {
   @ApiOperation({
     summary: 'Rotate the signing key; tokens already issued keep working until they expire',
   })
-  rotate(): Promise<PublicKeyInfo> {
-    return this.keys.rotate();
+  async rotate(@CurrentCaller() caller: Caller): Promise<PublicKeyInfo> {
+    const key = await this.keys.rotate();
+    await this.audit.keyRotated(caller, key.kid);
+    return key;
   }
 }

@@ -1,47 +1,70 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { AuditAction } from '../audit/audit-event';
+import { AuditService } from '../audit/audit.service';
 import type { Caller } from './auth.decorators';
 import type { Lockout } from './login-throttle';
 
-/** Audit events of authentication and authorisation. */
+/** Audit events of authentication and authorisation, written to the audit log. */
 @Injectable()
 export class AuthAudit {
-  private readonly logger = new Logger('Audit');
+  constructor(private readonly audit: AuditService) {}
 
   async login(caller: Caller, username: string, result: 'success' | 'failure'): Promise<void> {
-    this.logger.log(
-      JSON.stringify({
-        event: 'auth.login',
-        username,
-        result,
-        ip: caller.ip,
-        requestId: caller.requestId,
-      }),
-    );
-    return Promise.resolve();
+    await this.audit.record({
+      action: result === 'success' ? AuditAction.AuthLogin : AuditAction.AuthFailure,
+      result,
+      // The name that was tried, even when no such principal exists.
+      caller: { ...caller, name: username.slice(0, 128) },
+    });
   }
 
-  async lockout(caller: Caller, lockout: Lockout): Promise<void> {
-    this.logger.warn(
-      JSON.stringify({
-        event: 'auth.lockout',
-        ...lockout,
-        ip: caller.ip,
-        requestId: caller.requestId,
-      }),
-    );
-    return Promise.resolve();
+  async lockout(caller: Caller, lockout: Lockout, username: string): Promise<void> {
+    await this.audit.record({
+      action: AuditAction.AuthLockout,
+      result: 'denied',
+      // The name whose failure started it, for IP lockouts too.
+      caller: { ...caller, name: username.slice(0, 128) },
+      detail: {
+        subject: lockout.subject,
+        key: lockout.key,
+        until: new Date(lockout.until).toISOString(),
+      },
+    });
   }
 
   async denied(caller: Caller, repository: string | undefined, action: string): Promise<void> {
-    this.logger.warn(
-      JSON.stringify({
-        event: 'access.denied',
-        principal: caller.name,
-        repository,
-        action,
-        ip: caller.ip,
-      }),
-    );
-    return Promise.resolve();
+    await this.audit.record({
+      action: AuditAction.AccessDenied,
+      result: 'denied',
+      caller,
+      repository,
+      detail: { action },
+    });
+  }
+
+  async admin(caller: Caller, change: string, detail: Record<string, unknown> = {}): Promise<void> {
+    await this.audit.record({
+      action: AuditAction.AdminChange,
+      result: 'success',
+      caller,
+      detail: { change, ...detail },
+    });
+  }
+
+  async token(
+    caller: Caller,
+    action: AuditAction.TokenIssue | AuditAction.TokenRevoke,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    await this.audit.record({ action, result: 'success', caller, detail });
+  }
+
+  async keyRotated(caller: Caller, kid: string): Promise<void> {
+    await this.audit.record({
+      action: AuditAction.KeyRotate,
+      result: 'success',
+      caller,
+      detail: { kid },
+    });
   }
 }

@@ -454,6 +454,37 @@ describe('docker token authentication and access control', () => {
     assert.equal((await token([], { user: 'victim', password: 'victim-password' })).status, 200);
   });
 
+  it('audits sign-ins, lockouts, denials, pushes, pulls and admin changes', async () => {
+    const pulled = await bearer(['repository:team/app:pull'], ADMIN);
+    assert.equal((await call('GET', '/v2/team/app/manifests/v1', `Bearer ${pulled}`)).status, 200);
+    const expected: [string, string][] = [
+      ['auth.login', 'success'],
+      ['auth.failure', 'failure'],
+      ['auth.lockout', 'denied'],
+      ['access.denied', 'denied'],
+      ['manifest.push', 'success'],
+      ['manifest.pull', 'success'],
+      ['admin.change', 'success'],
+      ['token.issue', 'success'],
+      ['token.revoke', 'success'],
+      ['key.rotate', 'success'],
+    ];
+    for (const [action, result] of expected) {
+      let events: { action: string; result: string; principal: string; clientIp: string }[] = [];
+      for (let i = 0; i < 20 && events.length === 0; i++) {
+        const res = await admin('GET', `/audit?action=${action}&limit=5`);
+        assert.equal(res.status, 200, await res.clone().text());
+        events = ((await res.json()) as { events: typeof events }).events;
+        if (events.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(events.length > 0, `no ${action} event`);
+      assert.equal(events[0]?.result, result, action);
+      assert.equal(events[0]?.clientIp, '127.0.0.1');
+    }
+    const lockouts = await (await admin('GET', '/audit?action=auth.lockout')).json();
+    assert.match(JSON.stringify(lockouts), /victim/);
+  });
+
   it('guards every route: each declares its access, and none but the public ones answers without credentials', async () => {
     const container = registry.running.app.get(ModulesContainer);
     const routes: { method: string; path: string; access: RouteAccess | undefined }[] = [];

@@ -44,7 +44,7 @@ export class CredentialsService {
     if (!authenticated) {
       await this.audit.login(caller, user, 'failure');
       for (const lockout of this.throttle.fail(user, caller.ip))
-        await this.audit.lockout(caller, lockout);
+        await this.audit.lockout(caller, lockout, user);
       return undefined;
     }
     this.throttle.succeed(user);

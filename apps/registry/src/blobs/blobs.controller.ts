@@ -1,7 +1,9 @@
 import { Controller, Delete, Get, Head, HttpCode, Param, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseDigest } from '@berth/oci';
-import { RepositoryAccess } from '../auth/auth.decorators';
+import { AuditAction } from '../audit/audit-event';
+import { AuditService } from '../audit/audit.service';
+import { CurrentCaller, RepositoryAccess, type Caller } from '../auth/auth.decorators';
 import { RepositoryName } from '../distribution/repository-name.decorator';
 import { MetricsService } from '../observability/metrics.service';
 import { BlobService, type BlobContent, type BlobInfo } from './blob.service';
@@ -12,6 +14,7 @@ export class BlobsController {
   constructor(
     private readonly blobs: BlobService,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditService,
   ) {}
 
   @Head(':digest')
@@ -45,8 +48,16 @@ export class BlobsController {
   async delete(
     @RepositoryName() repository: string,
     @Param('digest') digest: string,
+    @CurrentCaller() caller: Caller,
   ): Promise<void> {
     await this.blobs.delete(repository, parseDigest(digest).value);
+    await this.audit.record({
+      action: AuditAction.BlobDelete,
+      result: 'success',
+      caller,
+      repository,
+      reference: digest,
+    });
   }
 
   private async send(reply: FastifyReply, content: BlobContent): Promise<void> {

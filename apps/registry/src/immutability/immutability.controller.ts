@@ -8,7 +8,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { OciError, OciErrorCode } from '@berth/oci';
-import { AdminOnly } from '../auth/auth.decorators';
+import { AuthAudit } from '../auth/auth-audit';
+import { AdminOnly, CurrentCaller, type Caller } from '../auth/auth.decorators';
 import { ImmutabilityService, type ImmutabilityRule } from './immutability.service';
 
 class ImmutabilityRuleDto {
@@ -26,7 +27,10 @@ class ImmutabilityRulesDto {
 @ApiBasicAuth()
 @ApiBearerAuth()
 export class ImmutabilityController {
-  constructor(private readonly immutability: ImmutabilityService) {}
+  constructor(
+    private readonly immutability: ImmutabilityService,
+    private readonly audit: AuthAudit,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Immutable tag rules' })
@@ -37,8 +41,13 @@ export class ImmutabilityController {
   @Put()
   @ApiOperation({ summary: 'Replace the immutable tag rules' })
   @ApiBody({ type: ImmutabilityRulesDto })
-  replace(@Body() body: unknown): Promise<ImmutabilityRule[]> {
-    return this.immutability.replace(parseRules(body));
+  async replace(
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ImmutabilityRule[]> {
+    const rules = await this.immutability.replace(parseRules(body));
+    await this.audit.admin(caller, 'immutability.set', { rules });
+    return rules;
   }
 }
 

@@ -20,7 +20,9 @@ import {
   parseManifestReference,
   type ManifestReference,
 } from '@berth/oci';
-import { RepositoryAccess } from '../auth/auth.decorators';
+import { AuditAction } from '../audit/audit-event';
+import { AuditService } from '../audit/audit.service';
+import { CurrentCaller, RepositoryAccess, type Caller } from '../auth/auth.decorators';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
 import { queryList, readBody } from '../distribution/http-body';
@@ -33,6 +35,7 @@ export class ManifestsController {
   constructor(
     private readonly manifests: ManifestService,
     private readonly metrics: MetricsService,
+    private readonly audit: AuditService,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
 
@@ -53,11 +56,21 @@ export class ManifestsController {
   async get(
     @RepositoryName() repository: string,
     @Param('reference') reference: string,
+    @CurrentCaller() caller: Caller,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const manifest = await this.find(repository, reference, request);
     this.metrics.bytesSent(manifest.content.length);
+    // Pulls are the hot path: their audit write does not hold the response.
+    this.audit.recordInBackground({
+      action: AuditAction.ManifestPull,
+      result: 'success',
+      caller,
+      repository,
+      reference,
+      detail: { digest: manifest.digest },
+    });
     await reply.status(200).headers(manifestHeaders(manifest)).send(manifest.content);
   }
 
@@ -67,6 +80,7 @@ export class ManifestsController {
     @RepositoryName() repository: string,
     @Param('reference') reference: string,
     @Query('tag') tag: string | string[] | undefined,
+    @CurrentCaller() caller: Caller,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
@@ -86,6 +100,14 @@ export class ManifestsController {
       .header('Content-Length', '0');
     if (pushed.subject) reply.header('OCI-Subject', pushed.subject);
     if (pushed.tags.length > 0) reply.header('OCI-Tag', pushed.tags.join(', '));
+    await this.audit.record({
+      action: AuditAction.ManifestPush,
+      result: 'success',
+      caller,
+      repository,
+      reference,
+      detail: { digest: pushed.digest, tags: pushed.tags },
+    });
     await reply.send();
   }
 
@@ -95,8 +117,17 @@ export class ManifestsController {
   async delete(
     @RepositoryName() repository: string,
     @Param('reference') reference: string,
+    @CurrentCaller() caller: Caller,
   ): Promise<void> {
-    await this.manifests.delete(repository, lookupReference(reference));
+    const parsed = lookupReference(reference);
+    await this.manifests.delete(repository, parsed);
+    await this.audit.record({
+      action: parsed.kind === 'tag' ? AuditAction.TagDelete : AuditAction.ManifestDelete,
+      result: 'success',
+      caller,
+      repository,
+      reference,
+    });
   }
 
   private async find(
