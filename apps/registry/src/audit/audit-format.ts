@@ -1,7 +1,13 @@
 import type { AuditEvent } from './audit-event';
 
+/**
+ * An event as exported: `detail` stays the JSON text PostgreSQL returned (never parsed and
+ * re-serialised), which keeps the per-row garbage of a large export small.
+ */
+export type ExportedEvent = Omit<AuditEvent, 'detail'> & { detailJson: string | null };
+
 /** Column order of the CSV export (snake_case, as in the table). */
-const CSV_COLUMNS: readonly [string, (e: AuditEvent) => string | null][] = [
+const CSV_COLUMNS: readonly [string, (e: ExportedEvent) => string | null][] = [
   ['id', (e) => e.id],
   ['at', (e) => e.at],
   ['principal', (e) => e.principal],
@@ -12,7 +18,7 @@ const CSV_COLUMNS: readonly [string, (e: AuditEvent) => string | null][] = [
   ['reference', (e) => e.reference],
   ['result', (e) => e.result],
   ['request_id', (e) => e.requestId],
-  ['detail', (e) => (e.detail === null ? null : JSON.stringify(e.detail))],
+  ['detail', (e) => e.detailJson],
 ];
 
 /** RFC 4180 line ending. */
@@ -30,11 +36,12 @@ export function csvField(value: string | null): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-export function toCsvLine(event: AuditEvent): string {
+export function toCsvLine(event: ExportedEvent): string {
   return CSV_COLUMNS.map(([, get]) => csvField(get(event))).join(',') + CRLF;
 }
 
-export function toNdjsonLine(event: AuditEvent): string {
-  // JSON.stringify escapes U+2028/U+2029 and control characters: one event per line.
-  return JSON.stringify(event) + '\n';
+/** The event's JSON (as the query API returns it) on one line: JSON text never holds a raw LF. */
+export function toNdjsonLine(event: ExportedEvent): string {
+  const { detailJson, ...fields } = event;
+  return `${JSON.stringify(fields).slice(0, -1)},"detail":${detailJson ?? 'null'}}\n`;
 }

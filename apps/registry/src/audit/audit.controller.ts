@@ -1,5 +1,7 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import {
+  ApiBasicAuth,
+  ApiBearerAuth,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
@@ -11,7 +13,12 @@ import type { FastifyReply } from 'fastify';
 import { AdminOnly } from '../auth/auth.decorators';
 import { AuditEventStream } from './audit-event-stream';
 import { AuditAction } from './audit-event';
-import { parseExportQuery, parseLastEventId, parseListQuery, parseStreamQuery } from './audit-query';
+import {
+  parseExportQuery,
+  parseLastEventId,
+  parseListQuery,
+  parseStreamQuery,
+} from './audit-query';
 import { AuditService, MAX_AUDIT_PAGE, type AuditPage } from './audit.service';
 
 const INSTANT_HELP = 'ISO 8601 date-time with a zone (2024-11-25T10:00:00Z) or a UTC date';
@@ -20,11 +27,31 @@ const INSTANT_HELP = 'ISO 8601 date-time with a zone (2024-11-25T10:00:00Z) or a
 function FilterQueries(): MethodDecorator {
   return (target, key, descriptor) => {
     for (const decorator of [
-      ApiQuery({ name: 'from', required: false, description: `Inclusive; ${INSTANT_HELP}` }),
-      ApiQuery({ name: 'to', required: false, description: `Exclusive; ${INSTANT_HELP}` }),
-      ApiQuery({ name: 'principal', required: false, description: 'Principal name (exact)' }),
+      ApiQuery({
+        name: 'from',
+        required: false,
+        type: String,
+        description: `Inclusive; ${INSTANT_HELP}`,
+      }),
+      ApiQuery({
+        name: 'to',
+        required: false,
+        type: String,
+        description: `Exclusive; ${INSTANT_HELP}`,
+      }),
+      ApiQuery({
+        name: 'principal',
+        required: false,
+        type: String,
+        description: 'Principal name (exact)',
+      }),
       ApiQuery({ name: 'action', required: false, enum: AuditAction }),
-      ApiQuery({ name: 'repository', required: false, description: 'Repository name (exact)' }),
+      ApiQuery({
+        name: 'repository',
+        required: false,
+        type: String,
+        description: 'Repository name (exact)',
+      }),
     ]) {
       decorator(target, key, descriptor);
     }
@@ -33,6 +60,8 @@ function FilterQueries(): MethodDecorator {
 
 /** The audit log of the registry (admin API). */
 @ApiTags('audit')
+@ApiBasicAuth()
+@ApiBearerAuth()
 @Controller('admin/v1/audit')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}
@@ -41,8 +70,18 @@ export class AuditController {
   @AdminOnly()
   @ApiOperation({ summary: 'Audit events, newest first, a page at a time' })
   @FilterQueries()
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiQuery({ name: 'limit', required: false, description: `1 to ${MAX_AUDIT_PAGE}, default 100` })
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    type: String,
+    description: 'nextCursor of the previous page',
+  })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    type: 'integer',
+    description: `1 to ${MAX_AUDIT_PAGE}, default 100`,
+  })
   @ApiOkResponse({ description: '{ events, nextCursor? }' })
   async list(@Query() query: Record<string, unknown>): Promise<AuditPage> {
     const { filter, cursor, limit } = parseListQuery(query);
@@ -57,7 +96,10 @@ export class AuditController {
   @ApiProduces('text/csv', 'application/x-ndjson')
   async export(@Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<void> {
     const { filter, format } = parseExportQuery(query);
-    const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z')
+      .replace(/[-:]/g, '');
     await reply
       .status(200)
       .header('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
@@ -71,9 +113,9 @@ export class AuditController {
   @ApiOperation({
     summary: 'New audit events as server-sent events (id: event id, data: event JSON)',
   })
-  @ApiQuery({ name: 'principal', required: false })
+  @ApiQuery({ name: 'principal', required: false, type: String })
   @ApiQuery({ name: 'action', required: false, enum: AuditAction })
-  @ApiQuery({ name: 'repository', required: false })
+  @ApiQuery({ name: 'repository', required: false, type: String })
   @ApiHeader({
     name: 'Last-Event-ID',
     required: false,

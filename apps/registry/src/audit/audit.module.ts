@@ -1,7 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { AuditController } from './audit.controller';
 import { AuditService } from './audit.service';
-import { AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.tokens';
+import { REGISTRY_CONFIG } from '../config/config.tokens';
+import type { RegistryConfig } from '../config/registry-config';
+import { AUDIT_RETENTION_DAYS } from './audit.tokens';
 
 /**
  * The audit log. Global: authentication, the distribution API and the admin API record
@@ -12,7 +14,11 @@ import { AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.toke
   controllers: [AuditController],
   providers: [
     AuditService,
-    { provide: AUDIT_RETENTION_DAYS, useValue: DEFAULT_AUDIT_RETENTION_DAYS },
+    {
+      provide: AUDIT_RETENTION_DAYS,
+      inject: [REGISTRY_CONFIG],
+      useFactory: (config: RegistryConfig) => config.auth.auditRetentionDays,
+    },
   ],
   exports: [AuditService],
 })

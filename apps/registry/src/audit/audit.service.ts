@@ -38,8 +38,8 @@ export const MAX_AUDIT_PAGE = 1000;
 /** Rows per query while exporting or replaying: bounds the memory an export holds. */
 const SCAN_BATCH = 1000;
 /**
- * Export chunks stay small: a string over ~128 KiB is allocated in V8's large-object space,
- * which only a full GC frees, so big chunks make an export's memory grow in steps.
+ * Export chunks of about the stream's high-water mark: how much text waits for a slow client
+ * is set by the stream, not by the batch size.
  */
 const EXPORT_CHUNK_CHARS = 16 * 1024;
 const PRUNE_BATCH = 10_000;
@@ -198,10 +198,17 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   export(filter: AuditFilter, format: AuditExportFormat): Readable {
     const batches = this.scanChronologically(filter);
     const line = format === 'csv' ? toCsvLine : toNdjsonLine;
+    const logger = this.logger;
     async function* chunks(): AsyncGenerator<string> {
       if (format === 'csv') yield CSV_HEADER;
-      // Each batch is formatted at once, so its rows are garbage before the first chunk is sent.
-      for await (const batch of batches) yield* toChunks(batch, line);
+      try {
+        // Each batch is formatted at once, so its rows are garbage before the first chunk is sent.
+        for await (const batch of batches) yield* toChunks(batch, line);
+      } catch (err) {
+        // The response has started: the client sees a cut-off transfer, the log says why.
+        logger.error(`audit export failed: ${err instanceof Error ? err.message : String(err)}`);
+        throw err;
+      }
     }
     return Readable.from(chunks(), { objectMode: false });
   }
