@@ -14,9 +14,11 @@ import { REGISTRY_CONFIG } from './config/config.tokens';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { GcModule } from './gc/gc.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
 import { MetricsService } from './observability/metrics.service';
 import { OpenApiDocument } from './openapi/openapi.controller';
+import { RetentionModule } from './retention/retention.module';
 import { PinoNestLogger } from './observability/pino-nest-logger';
 import { RegistryModule, type RegistryModuleOptions } from './registry.module';
 
@@ -205,7 +207,7 @@ const ADMIN_BODY_LIMIT = 1024 * 1024;
 const UNLIMITED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Modules whose controllers belong to the admin API, besides AuthModule. */
-const ADMIN_API_MODULES: (new () => unknown)[] = [AuditModule, ImmutabilityModule];
+const ADMIN_API_MODULES: (new () => unknown)[] = [AuditModule, ImmutabilityModule, RetentionModule, GcModule];
 
 function readJson(stream: NodeJS.ReadableStream, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {

@@ -5,10 +5,12 @@ import type { RegistryConfig } from './config/registry-config';
 import { AuditModule } from './audit/audit.module';
 import { DatabaseModule } from './database/database.module';
 import { DistributionModule } from './distribution/distribution.module';
+import { GcModule } from './gc/gc.module';
 import { HealthModule } from './health/health.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OpenApiModule } from './openapi/openapi.module';
+import { RetentionModule } from './retention/retention.module';
 import { StorageModule, type StorageDecorator } from './storage/storage.module';
 
 @Global()
@@ -44,6 +46,8 @@ export class RegistryModule {
         OpenApiModule,
         AuditModule,
         ImmutabilityModule,
+        RetentionModule,
+        GcModule,
       ],
     };
   }

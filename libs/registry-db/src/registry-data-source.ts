@@ -10,6 +10,8 @@ import { InitialSchema1732300000000 } from './migrations/1732300000000-initial-s
 import { AccessControl1732400000000 } from './migrations/1732400000000-access-control';
 import { AuditLog1732500000000 } from './migrations/1732500000000-audit-log';
 import { ImmutableTags1732600000000 } from './migrations/1732600000000-immutable-tags';
+import { RetentionPolicies1732700000000 } from './migrations/1732700000000-retention-policies';
+import { GarbageCollection1732800000000 } from './migrations/1732800000000-garbage-collection';
 
 export const REGISTRY_ENTITIES = [
   RepositoryEntity,
@@ -26,6 +28,8 @@ export const REGISTRY_MIGRATIONS = [
   AccessControl1732400000000,
   AuditLog1732500000000,
   ImmutableTags1732600000000,
+  RetentionPolicies1732700000000,
+  GarbageCollection1732800000000,
 ];
 
 export interface RegistryDataSourceOptions {

@@ -80,23 +80,27 @@ export class BlobService {
     }
   }
 
-  /** Whether the registry already holds these bytes (in any repository). */
-  async existsAnywhere(digest: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query('SELECT 1 FROM blobs WHERE digest = $1', [digest]);
-    return rows.length > 0;
-  }
-
   /**
    * Records a verified blob (its bytes already committed to storage) and links it to the
    * repository. Storage first, metadata second: a crash in between leaves unreferenced bytes
    * for garbage collection, never a row pointing at missing bytes.
    */
-  async link(repository: string, digest: string, size: number): Promise<void> {
+  async link(
+    repository: string,
+    digest: string,
+    size: number,
+    storeBytes: () => Promise<void>,
+  ): Promise<void> {
     await this.db.transaction(async (manager) => {
+      // Creates the row or locks the existing one (a no-op update takes the row lock).
       await manager.query(
-        'INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING',
+        `INSERT INTO blobs (digest, size) VALUES ($1, $2)
+         ON CONFLICT (digest) DO UPDATE SET size = blobs.size`,
         [digest, size],
       );
+      // A blob marked for collection is revived by these new bytes.
+      await manager.query('DELETE FROM gc_pending WHERE digest = $1', [digest]);
+      await storeBytes();
       await this.linkExisting(manager, repository, digest);
     });
   }
@@ -105,8 +109,7 @@ export class BlobService {
   async mount(repository: string, from: string, digest: string): Promise<BlobInfo | undefined> {
     const source = await this.stat(from, digest);
     if (!source) return undefined;
-    await this.db.transaction((manager) => this.linkExisting(manager, repository, digest));
-    return source;
+    return (await this.linkIfAlive(repository, digest)) ? source : undefined;
   }
 
   /** Mount without a source repository: from any repository of the registry that has it. */
@@ -124,7 +127,7 @@ export class BlobService {
     );
     const row = rows.find((r) => mayPull(r.name));
     if (!row) return undefined;
-    await this.db.transaction((manager) => this.linkExisting(manager, repository, digest));
+    if (!(await this.linkIfAlive(repository, digest))) return undefined;
     return { digest, size: Number(row.size) };
   }
 
@@ -142,6 +145,21 @@ export class BlobService {
     }
   }
 
+  /** Links a stored blob, unless garbage collection holds or has marked it. */
+  private async linkIfAlive(repository: string, digest: string): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
+      const alive: unknown[] = await manager.query(
+        `SELECT 1 FROM blobs b WHERE b.digest = $1
+            AND NOT EXISTS (SELECT 1 FROM gc_pending g WHERE g.digest = b.digest)
+         FOR SHARE`,
+        [digest],
+      );
+      if (alive.length === 0) return false;
+      await this.linkExisting(manager, repository, digest);
+      return true;
+    });
+  }
+
   private async linkExisting(
     manager: EntityManager,
     repository: string,
@@ -150,7 +168,7 @@ export class BlobService {
     const repositoryId = await this.repositories.ensure(repository, manager);
     await manager.query(
       `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
-       ON CONFLICT (repository_id, digest) DO NOTHING`,
+       ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now()`,
       [repositoryId, digest],
     );
   }

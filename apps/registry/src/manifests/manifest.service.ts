@@ -13,6 +13,7 @@ import {
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
 import { ImmutabilityService } from '../immutability/immutability.service';
+import { retryOnDeadlock } from '../database/retry-on-deadlock';
 import { RepositoryService } from '../repositories/repository.service';
 
 export interface StoredManifest {
@@ -97,21 +98,25 @@ export class ManifestService {
         throw new OciError(OciErrorCode.MANIFEST_INVALID, `invalid tag ${JSON.stringify(tag)}`);
       }
     }
-    await this.db.transaction(async (m) => {
-      const repositoryId = await this.repositories.ensure(repository, m);
-      await this.checkBlobs(m, repositoryId, manifest);
-      await this.checkChildren(m, repositoryId, manifest);
-      const manifestId = await this.insertManifest(m, repositoryId, digest, body, manifest);
-      for (const tag of tags) {
-        await this.immutability.assertCanMove(m, repositoryId, repository, tag, digest);
-        await m.query(
-          `INSERT INTO tags (repository_id, name, manifest_id) VALUES ($1, $2, $3)
+    // Rows are locked in digest order, as garbage collection locks them; a deadlock with
+    // another writer is still possible in theory and is retried.
+    await retryOnDeadlock(() =>
+      this.db.transaction(async (m) => {
+        const repositoryId = await this.repositories.ensure(repository, m);
+        await this.checkBlobs(m, repositoryId, manifest);
+        await this.checkChildren(m, repositoryId, manifest);
+        const manifestId = await this.insertManifest(m, repositoryId, digest, body, manifest);
+        for (const tag of tags) {
+          await this.immutability.assertCanMove(m, repositoryId, repository, tag, digest);
+          await m.query(
+            `INSERT INTO tags (repository_id, name, manifest_id) VALUES ($1, $2, $3)
            ON CONFLICT (repository_id, name)
            DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
-          [repositoryId, tag, manifestId],
-        );
-      }
-    });
+            [repositoryId, tag, manifestId],
+          );
+        }
+      }),
+    );
     return { digest, subject: manifest.subject?.digest, tags };
   }
 
@@ -171,7 +176,9 @@ export class ManifestService {
     const rows: { digest: string; size: string }[] = await m.query(
       `SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
         WHERE rb.repository_id = $1 AND rb.digest = ANY($2::text[])
-        FOR SHARE OF rb`,
+          AND NOT EXISTS (SELECT 1 FROM gc_pending g WHERE g.digest = b.digest)
+        ORDER BY rb.digest
+        FOR SHARE OF rb, b`,
       [repositoryId, [...new Set(wanted.map((d) => d.digest))]],
     );
     const sizes = new Map(rows.map((r) => [r.digest, Number(r.size)]));
@@ -186,7 +193,7 @@ export class ManifestService {
     if (manifest.manifests.length === 0) return;
     const rows: { digest: string; size: number }[] = await m.query(
       `SELECT digest, size FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[])
-       FOR SHARE`,
+       ORDER BY digest FOR SHARE`,
       [repositoryId, [...new Set(manifest.manifests.map((d) => d.digest))]],
     );
     const sizes = new Map(rows.map((r) => [r.digest, Number(r.size)]));
@@ -243,8 +250,9 @@ export class ManifestService {
     const id = inserted[0]?.id;
     if (id === undefined) {
       // Same digest, same bytes: the manifest is already there.
+      // Locked, so garbage collection cannot remove it before the tag points at it.
       const existing: { id: string }[] = await m.query(
-        'SELECT id FROM manifests WHERE repository_id = $1 AND digest = $2',
+        'SELECT id FROM manifests WHERE repository_id = $1 AND digest = $2 FOR SHARE',
         [repositoryId, digest],
       );
       const existingId = existing[0]?.id;

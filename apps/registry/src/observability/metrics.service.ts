@@ -29,6 +29,17 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly gcBytes = new Counter({
+    name: 'berth_gc_reclaimed_bytes_total',
+    help: 'Blob bytes deleted by garbage collection',
+    registers: [this.registry],
+  });
+  private readonly gcBlobs = new Counter({
+    name: 'berth_gc_reclaimed_blobs_total',
+    help: 'Blobs deleted by garbage collection',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
   }
@@ -44,6 +55,11 @@ export class MetricsService {
 
   bytesSent(bytes: number): void {
     if (bytes > 0) this.sent.inc(bytes);
+  }
+
+  gcReclaimed(bytes: number, blobs: number): void {
+    this.gcBytes.inc(bytes);
+    this.gcBlobs.inc(blobs);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -207,13 +207,17 @@ export class UploadService {
     size: number,
   ): Promise<void> {
     const key = this.layout.blob(digest);
-    // Same bytes already stored (another repository, or a concurrent push): keep those.
-    if ((await this.blobs.existsAnywhere(digest)) && (await this.storage.stat(key)) !== undefined) {
-      await this.storage.deleteUpload(id);
-    } else {
-      await this.storage.commitUpload(id, key);
-    }
-    await this.blobs.link(repository, digest, size);
+    // Under the blob's row lock, which garbage collection also takes before it deletes bytes:
+    // either collection finished first (the bytes are gone and ours go in), or it waits and
+    // then sees the new link.
+    await this.blobs.link(repository, digest, size, async () => {
+      if ((await this.storage.stat(key)) !== undefined) {
+        // Same bytes already stored (another repository, or a concurrent push): keep those.
+        await this.storage.deleteUpload(id);
+      } else {
+        await this.storage.commitUpload(id, key);
+      }
+    });
   }
 
   private async discard(id: string): Promise<void> {

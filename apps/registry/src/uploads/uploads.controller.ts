@@ -127,7 +127,8 @@ export class UploadsController {
       // OCI 1.1: without `from` the registry may mount from any repository that has the blob.
       return this.blobs.mountFromAnywhere(repository, digest, await this.access.pullFilter(caller));
     }
-    if (!isValidRepositoryName(from) || !(await this.access.canPull(caller, from))) return undefined;
+    if (!isValidRepositoryName(from) || !(await this.access.canPull(caller, from)))
+      return undefined;
     return this.blobs.mount(repository, from, digest);
   }
 }
