@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): installs the tools the tests need, builds, lints, starts the
-# real services (PostgreSQL, an S3 server) and runs every test tier in one node:test run:
-# unit (*.spec), integration (*.int-spec: PostgreSQL, filesystem, S3) and end-to-end
+# real services (PostgreSQL, Redis, an S3 server) and runs every test tier in one node:test run:
+# unit (*.spec), integration (*.int-spec: PostgreSQL, Redis, filesystem, S3) and end-to-end
 # (*.e2e-spec: skopeo, podman, buildah, crane, oras, the OCI conformance suite, crash test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +25,14 @@ npx eslint --max-warnings=0 .
 
 step "services"
 cleanup() {
+  bash scripts/redis-server.sh stop || true
   bash scripts/s3-server.sh stop || true
   bash scripts/pg-server.sh stop || true
 }
 trap cleanup EXIT
 eval "$(bash scripts/pg-server.sh start)"
 eval "$(bash scripts/s3-server.sh start)"
+eval "$(bash scripts/redis-server.sh start)"
 
 step "tests"
 mapfile -t unit < <(find libs apps -path '*/dist/*' -name '*.spec.js' -not -path '*/node_modules/*' | sort)

@@ -16,9 +16,9 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { GcModule } from './gc/gc.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
+import { JobsModule } from './jobs/jobs.module';
 import { MetricsService } from './observability/metrics.service';
 import { OpenApiDocument } from './openapi/openapi.controller';
-import { RetentionModule } from './retention/retention.module';
 import { PinoNestLogger } from './observability/pino-nest-logger';
 import { RegistryModule, type RegistryModuleOptions } from './registry.module';
 
@@ -207,7 +207,12 @@ const ADMIN_BODY_LIMIT = 1024 * 1024;
 const UNLIMITED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Modules whose controllers belong to the admin API, besides AuthModule. */
-const ADMIN_API_MODULES: (new () => unknown)[] = [AuditModule, ImmutabilityModule, RetentionModule, GcModule];
+const ADMIN_API_MODULES: (new () => unknown)[] = [
+  AuditModule,
+  ImmutabilityModule,
+  GcModule,
+  JobsModule,
+];
 
 function readJson(stream: NodeJS.ReadableStream, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {

@@ -7,10 +7,10 @@ import { DatabaseModule } from './database/database.module';
 import { DistributionModule } from './distribution/distribution.module';
 import { GcModule } from './gc/gc.module';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OpenApiModule } from './openapi/openapi.module';
-import { RetentionModule } from './retention/retention.module';
 import { StorageModule, type StorageDecorator } from './storage/storage.module';
 
 @Global()
@@ -46,8 +46,8 @@ export class RegistryModule {
         OpenApiModule,
         AuditModule,
         ImmutabilityModule,
-        RetentionModule,
         GcModule,
+        JobsModule,
       ],
     };
   }

@@ -20,6 +20,13 @@ export enum AuditAction {
   /** Principals, grants, public patterns or settings were changed through the admin API. */
   AdminChange = 'admin.change',
   KeyRotate = 'key.rotate',
+  /**
+   * Retention deleted a tag (reference: the tag) or a manifest (reference: its digest); detail:
+   * `rule` (why), `digest`, and for deletions that followed another one `subject` or `parent`.
+   */
+  RetentionDelete = 'retention.delete',
+  /** Lifecycle policies (retention) were replaced through the admin API (detail: before, after). */
+  PolicyChange = 'policy.change',
 }
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = Object.values(AuditAction);

@@ -63,6 +63,15 @@ export interface RegistryConfig {
   shutdownGraceMs: number;
   /** Number of trusted reverse-proxy hops in front of the registry (0: none). */
   trustProxy: number;
+  /** Background jobs: BullMQ on this Redis; without it an in-process queue (quick start). */
+  redisUrl?: string;
+  /** `all` serves and works jobs; `producer` only enqueues; `worker` only works them. */
+  queueRole: 'all' | 'producer' | 'worker';
+  /** Redis key prefix, one per registry when registries share a Redis. */
+  queuePrefix: string;
+  /** Cron of the scheduled garbage collection, or undefined when switched off. */
+  gcSchedule?: string;
+  gcGraceSeconds: number;
   auth: AuthConfig;
 }
 
@@ -202,6 +211,11 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     trustProxy: r.int('REGISTRY_TRUST_PROXY_HOPS', 0, 0, 10),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    queueRole: r.oneOf('REGISTRY_QUEUE_ROLE', ['all', 'producer', 'worker'] as const, 'all'),
+    queuePrefix: r.string('REGISTRY_QUEUE_PREFIX') ?? 'berth:registry',
+    gcSchedule: cronOrOff(r, 'REGISTRY_GC_SCHEDULE', '0 3 * * *'),
+    gcGraceSeconds: r.int('REGISTRY_GC_GRACE_SECONDS', 3600, 0, 30 * 86_400),
     auth: {
       mode: r.oneOf<AuthMode>('REGISTRY_AUTH', ['token', 'none'], 'token'),
       service: r.string('REGISTRY_AUTH_SERVICE') ?? 'berth-registry',
@@ -236,11 +250,25 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
   return config;
 }
 
+/** A 5- or 6-field cron expression, or `off`. */
+function cronOrOff(r: EnvReader, key: string, fallback: string): string | undefined {
+  const raw = r.string(key) ?? fallback;
+  if (raw === 'off') return undefined;
+  if (!/^(\S+\s+){4,5}\S+$/.test(raw)) {
+    r.problems.push(
+      `${key}=${JSON.stringify(raw)} is not a cron expression (5 or 6 fields) or "off"`,
+    );
+    return undefined;
+  }
+  return raw;
+}
+
 /** The configuration as it may be logged: secrets masked. */
 export function describeConfig(config: RegistryConfig): Record<string, unknown> {
   return {
     ...config,
     databaseUrl: config.databaseUrl ? maskUrl(config.databaseUrl) : 'embedded',
+    redisUrl: config.redisUrl ? maskUrl(config.redisUrl) : 'in-process queue',
     auth: { ...config.auth, adminPassword: config.auth.adminPassword ? '<redacted>' : undefined },
     s3: config.s3
       ? { ...config.s3, secretAccessKey: config.s3.secretAccessKey ? '<redacted>' : undefined }

@@ -2,7 +2,12 @@ import { Controller, Get, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { parsePageParams } from '@berth/oci';
 import { AccessPolicy } from '../auth/access-policy.service';
-import { CatalogAccess, CurrentCaller, RepositoryAccess, type Caller } from '../auth/auth.decorators';
+import {
+  CatalogAccess,
+  CurrentCaller,
+  RepositoryAccess,
+  type Caller,
+} from '../auth/auth.decorators';
 import { queryOne } from '../distribution/http-body';
 import { RepositoryName } from '../distribution/repository-name.decorator';
 import { ListingService, type Page } from './listing.service';

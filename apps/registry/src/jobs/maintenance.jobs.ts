@@ -1,0 +1,45 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { JobHandler, QueueService, type JobContext } from '@berth/queue';
+import { REGISTRY_CONFIG } from '../config/config.tokens';
+import type { RegistryConfig } from '../config/registry-config';
+import { GarbageCollector, type GcReport } from '../gc/garbage-collector';
+import { gcJob } from './registry-jobs';
+
+/** Handlers of the maintenance queue, and their schedules. */
+@Injectable()
+export class MaintenanceJobs implements OnApplicationBootstrap {
+  constructor(
+    private readonly gc: GarbageCollector,
+    private readonly queue: QueueService,
+    @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Schedules are upserted by whoever enqueues; a worker-only process leaves them alone.
+    if (this.queue.role === 'worker') return;
+    if (this.config.gcSchedule) {
+      await this.queue.schedule(gcJob, this.config.gcSchedule, { dryRun: false });
+    } else {
+      await this.queue.unschedule(gcJob);
+    }
+  }
+
+  @JobHandler(gcJob)
+  async collectGarbage(
+    payload: { dryRun: boolean; graceSeconds?: number },
+    job: JobContext,
+  ): Promise<GcReport> {
+    const report = await this.gc.run(
+      { dryRun: payload.dryRun, graceSeconds: payload.graceSeconds ?? this.config.gcGraceSeconds },
+      (_phase, done, total) => job.progress(total === 0 ? 1 : done / total),
+    );
+    job.log(
+      `${phase(report)}: ${report.blobs.count} blobs (${report.blobs.bytes} bytes), ${report.manifests} manifests, ${report.uploads} uploads`,
+    );
+    return report;
+  }
+}
+
+function phase(report: GcReport): string {
+  return report.dryRun ? 'would free' : 'freed';
+}
