@@ -1,11 +1,16 @@
 import 'reflect-metadata';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { describeConfig, type RegistryConfig } from './config/registry-config';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres';
+import {
+  runningEmbeddedPostgres,
+  startEmbeddedPostgres,
+  type EmbeddedDatabase,
+} from './database/embedded-postgres';
 import { rewriteRegistryUrl } from './distribution/route-rewrite';
 import { ociErrorBody } from '@berth/oci';
 import { tooManyRequests } from './auth/auth-challenge';
@@ -17,6 +22,7 @@ import { AuthModule } from './auth/auth.module';
 import { GcModule } from './gc/gc.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
 import { JobsModule } from './jobs/jobs.module';
+import { RetentionModule } from './retention/retention.module';
 import { MetricsService } from './observability/metrics.service';
 import { OpenApiDocument } from './openapi/openapi.controller';
 import { PinoNestLogger } from './observability/pino-nest-logger';
@@ -131,6 +137,48 @@ export async function startRegistry(
   return { app, url, close };
 }
 
+export interface RegistryContext {
+  app: INestApplicationContext;
+  close(): Promise<void>;
+}
+
+/**
+ * The data plane without its HTTP listener: the worker process (`berth registry worker`,
+ * queue role `worker`) and one-off operator commands (`berth registry gc`) run in it. With
+ * no DATABASE_URL it uses the embedded PostgreSQL of a serving registry, or starts it.
+ */
+export async function startRegistryContext(
+  config: RegistryConfig,
+  logger: Logger,
+): Promise<RegistryContext> {
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl ?? (await runningEmbeddedPostgres(config.dataDir));
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, logger);
+    databaseUrl = embedded.url;
+  }
+  let app: INestApplicationContext;
+  try {
+    app = await NestFactory.createApplicationContext(
+      RegistryModule.forRoot({ ...config, databaseUrl }),
+      {
+        logger: new PinoNestLogger(logger),
+        abortOnError: false,
+      },
+    );
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await embedded?.stop();
+    },
+  };
+}
+
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
@@ -210,6 +258,7 @@ const UNLIMITED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const ADMIN_API_MODULES: (new () => unknown)[] = [
   AuditModule,
   ImmutabilityModule,
+  RetentionModule,
   GcModule,
   JobsModule,
 ];

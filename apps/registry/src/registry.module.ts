@@ -8,6 +8,7 @@ import { DistributionModule } from './distribution/distribution.module';
 import { GcModule } from './gc/gc.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
+import { RetentionModule } from './retention/retention.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OpenApiModule } from './openapi/openapi.module';
@@ -46,6 +47,7 @@ export class RegistryModule {
         OpenApiModule,
         AuditModule,
         ImmutabilityModule,
+        RetentionModule,
         GcModule,
         JobsModule,
       ],

@@ -64,6 +64,25 @@ export async function startEmbeddedPostgres(
   };
 }
 
+/**
+ * For operator commands run beside a serving registry (`berth registry gc`): the URL of the
+ * embedded PostgreSQL that registry started, when it is running.
+ */
+export async function runningEmbeddedPostgres(dataDir: string): Promise<string | undefined> {
+  const databaseDir = join(dataDir, 'postgres');
+  let lines: string[];
+  try {
+    lines = (await readFile(join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || !alive(pid) || !Number.isInteger(port)) return undefined;
+  const password = (await readFile(join(dataDir, 'postgres.password'), 'utf8')).trim();
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`;
+}
+
 async function loadPassword(file: string): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).trim();

@@ -141,18 +141,16 @@ const cases: Case[] = [
     kept: [['y', 'no_rule']],
   },
   {
-    name: 'keep reasons win over deleteAfterDays; with recency rules the rest goes anyway',
+    name: 'an expired deleteAfterDays beats keepLastN; with recency rules the rest goes too',
     policy: { keepLastN: 2, deleteAfterDays: [{ tags: 'pr-*', days: 7 }] },
     tags: [tag('pr-1', 10), tag('pr-2', 11), tag('pr-3', 12), tag('pr-4', 1), tag('main', 13)],
     deleted: [
+      ['pr-1', 'delete_after_days:pr-*:7'],
       ['pr-2', 'delete_after_days:pr-*:7'],
       ['pr-3', 'delete_after_days:pr-*:7'],
       ['main', 'not_kept:keep_last_n'],
     ],
-    kept: [
-      ['pr-4', 'keep_last_n'],
-      ['pr-1', 'keep_last_n'],
-    ],
+    kept: [['pr-4', 'keep_last_n']],
   },
   {
     name: 'keepPatterns are never deleted and still count in the keepLastN ranking',
@@ -346,7 +344,7 @@ const cases: Case[] = [
       ['latest', 'keep_patterns:latest'],
       ['pr-9', 'keep_last_n'],
       ['main-5', 'keep_days'],
-      ['pr-8', 'keep_days'],
+      ['pr-8', 'keep_min'],
       ['v2', 'immutable'],
       ['main-4', 'keep_min'],
       ['v1', 'immutable'],

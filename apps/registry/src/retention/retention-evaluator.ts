@@ -54,7 +54,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *    COLLATE "C"). Rank 0 is the most recent tag. The ranking counts every counted tag,
  *    including those kept for another reason (immutable, keepPatterns).
  * 3. Keep. A tag is KEPT when any keep reason holds; the reported reason is the first that holds
- *    in this order:
+ *    in this order (see the precedence below for `deleteAfterDays`):
  *    - `immutable`: `isImmutable(tag)` (an immutability rule protects it);
  *    - `keep_patterns:<glob>`: it matches a glob of `keepPatterns` (the first in policy order);
  *    - `keep_last_n`: `keepLastN` is set and the tag's rank is below it (it is one of the
@@ -70,11 +70,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *      tag not kept goes), as `not_kept:<the recency rules the policy sets>`, i.e.
  *      `not_kept:keep_last_n`, `not_kept:keep_days` or `not_kept:keep_last_n/keep_days`.
  *    Otherwise it is kept as `no_rule`.
- *    Keep reasons always win over `deleteAfterDays`: a `pr-*` tag older than its days that is
- *    among the `keepLastN` most recent, or within `keepDays`, stays. Conversely, with
- *    `keepLastN` or `keepDays` set every tag they do not keep is deleted whether or not a
- *    `deleteAfterDays` rule matches it (a matching rule only names the reason once the tag is
- *    old enough); `deleteAfterDays` alone, without recency rules, deletes only what it matches.
+ *    Precedence: `immutable` and `keepPatterns` always keep; next, an expired `deleteAfterDays`
+ *    rule deletes (an explicit expiry for a tag glob beats the generic recency rules, so a
+ *    `pr-*` tag older than 7 days goes even if it is among the `keepLastN` most recent); then
+ *    `keepLastN`/`keepDays` keep; with either set, every other tag is deleted. The `keepMin`
+ *    floor (step 5) can still bring deletions back.
  * 5. Floor. When `keepMin` is set and fewer than `keepMin` counted tags would remain, the most
  *    recent deletion candidates (by the ranking of step 2) are kept instead, as `keep_min`,
  *    until `keepMin` remain (or nothing is deleted).
@@ -123,20 +123,21 @@ export class RetentionEvaluator {
       const age = Math.max(0, nowMs - at);
       let rule: RetentionRule | undefined;
       let remove = false;
+      const due = deleteRules.find((r) => age > r.maxAgeMs && r.pattern.matches(tag.name));
       if (isImmutable(tag.name)) {
         rule = 'immutable';
       } else {
         const pattern = keepPatterns.find((p) => p.matches(tag.name));
         if (pattern) rule = `keep_patterns:${pattern.pattern}`;
-        else if (keepLastN !== undefined && rank < keepLastN) rule = 'keep_last_n';
+        else if (due) {
+          // An explicit expiry for a tag glob beats the generic recency rules.
+          rule = due.rule;
+          remove = true;
+        } else if (keepLastN !== undefined && rank < keepLastN) rule = 'keep_last_n';
         else if (keepDaysMs !== undefined && age <= keepDaysMs) rule = 'keep_days';
       }
       if (rule === undefined) {
-        const due = deleteRules.find((r) => age > r.maxAgeMs && r.pattern.matches(tag.name));
-        if (due) {
-          rule = due.rule;
-          remove = true;
-        } else if (notKept !== undefined) {
+        if (notKept !== undefined) {
           rule = notKept;
           remove = true;
         } else {
