@@ -1,6 +1,13 @@
 import { Command } from 'commander';
-import { ConfigError, loadRegistryConfig } from './config/registry-config';
-import { createLogger, startRegistry } from './registry-app';
+import { ConfigError, loadRegistryConfig, type RegistryConfig } from './config/registry-config';
+import { GarbageCollector, type GcReport } from './gc/garbage-collector';
+import {
+  createLogger,
+  startRegistry,
+  startRegistryContext,
+  type RegistryContext,
+} from './registry-app';
+import { RetentionService } from './retention/retention.service';
 
 /**
  * `berth registry serve`: runs the data plane. Settings come from the environment (see
@@ -25,7 +32,135 @@ export function registryCommand(): Command {
         await serve(options);
       },
     );
+  registry
+    .command('worker')
+    .description(
+      'work the background job queue (garbage collection, retention) without serving HTTP',
+    )
+    .action(async () => {
+      await worker();
+    });
+  registry
+    .command('gc')
+    .description('collect garbage now: unreferenced blobs, unreachable manifests, stale uploads')
+    .option('--dry-run', 'report what would be freed, delete nothing')
+    .action(async (options: { dryRun?: boolean }) => {
+      await operatorCommand(async (context, config) => {
+        const report = await context.app
+          .get(GarbageCollector)
+          .run(
+            { dryRun: options.dryRun === true, graceSeconds: config.gcGraceSeconds },
+            progressBar(),
+          );
+        printGcReport(report);
+      });
+    });
+  registry
+    .command('retention')
+    .description('apply the retention policies now')
+    .option('--dry-run', 'list the tags that would be deleted and why, delete nothing')
+    .action(async (options: { dryRun?: boolean }) => {
+      await operatorCommand(async (context) => {
+        const caller = { name: 'cli', kind: 'system' as const, ip: '127.0.0.1', requestId: 'cli' };
+        const result = await context.app.get(RetentionService).run(caller, options.dryRun === true);
+        for (const entry of result.plan) {
+          process.stdout.write(
+            `${result.dryRun ? 'would delete' : 'deleted'} ${entry.repository}:${entry.tag} (${entry.rule})\n`,
+          );
+        }
+        process.stdout.write(
+          result.dryRun
+            ? `${result.plan.length} tags would be deleted\n`
+            : `${result.deleted.length} tags and ${result.manifestsDeleted} manifests deleted, ${result.skipped.length} skipped\n`,
+        );
+      });
+    });
   return registry;
+}
+
+function loadConfigOrExit(overrides: Record<string, string> = {}): RegistryConfig {
+  try {
+    return loadRegistryConfig({ ...process.env, ...overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`berth: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** Runs `work` in the data plane's application context (no HTTP), then exits. */
+async function operatorCommand(
+  work: (context: RegistryContext, config: RegistryConfig) => Promise<void>,
+): Promise<void> {
+  // One-off commands enqueue nothing and schedule nothing: they act directly.
+  const config = loadConfigOrExit({
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    REGISTRY_QUEUE_ROLE: 'worker',
+  });
+  const context = await startRegistryContext(
+    { ...config, redisUrl: undefined },
+    createLogger(config),
+  );
+  try {
+    await work(context, config);
+  } finally {
+    await context.close();
+  }
+}
+
+async function worker(): Promise<void> {
+  const config = loadConfigOrExit({ REGISTRY_QUEUE_ROLE: 'worker' });
+  const logger = createLogger(config);
+  if (!config.redisUrl)
+    logger.warn('no REDIS_URL: this worker only runs jobs enqueued in its own process');
+  const context = await startRegistryContext(config, logger);
+  logger.info({ queue: config.redisUrl ? 'bullmq' : 'in-process' }, 'worker ready');
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'worker stopping: finishing active jobs');
+    context.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'worker shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** A progress bar on a terminal, nothing otherwise. */
+function progressBar(): ((phase: string, done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (phase, done, total) => {
+    const width = 30;
+    const filled = total === 0 ? width : Math.round((done / total) * width);
+    process.stderr.write(
+      `\r${phase.padEnd(10)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
+    );
+    if (done >= total) process.stderr.write('\n');
+  };
+}
+
+function printGcReport(report: GcReport): void {
+  const verb = report.dryRun ? 'would free' : 'freed';
+  process.stdout.write(
+    `${verb} ${report.blobs.count} blobs (${formatBytes(report.blobs.bytes)}), ` +
+      `${report.manifests} manifests, ${report.uploads} stale uploads in ${report.durationMs} ms\n`,
+  );
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 async function serve(options: {

@@ -86,6 +86,49 @@ describe('registry lifecycle', () => {
     assert.match(result.stderr, /STORAGE_DRIVER="tape" is not one of: filesystem, s3/);
   });
 
+  it('collects garbage from the command line, dry run first', async () => {
+    const registry = await startTestRegistry();
+    const orphan = randomBlob(2048);
+    const pushed = await fetch(
+      `${registry.url}/v2/cli/app/blobs/uploads/?digest=${orphan.digest}`,
+      {
+        method: 'POST',
+        body: orphan.data,
+      },
+    );
+    assert.equal(pushed.status, 201);
+    const env = {
+      ...process.env,
+      DATABASE_URL: registry.databaseUrl,
+      DATA_DIR: registry.dataDir,
+      REGISTRY_GC_GRACE_SECONDS: '0',
+    };
+    const dry = spawnSync(process.execPath, [BIN, 'registry', 'gc', '--dry-run'], {
+      env,
+      encoding: 'utf8',
+    });
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /would free 1 blobs \(2\.0 KiB\)/);
+    assert.equal(
+      (await fetch(`${registry.url}/v2/cli/app/blobs/${orphan.digest}`, { method: 'HEAD' })).status,
+      200,
+    );
+    const real = spawnSync(process.execPath, [BIN, 'registry', 'gc'], { env, encoding: 'utf8' });
+    assert.equal(real.status, 0, real.stderr);
+    assert.match(real.stdout, /freed 1 blobs \(2\.0 KiB\)/);
+    assert.equal(
+      (await fetch(`${registry.url}/v2/cli/app/blobs/${orphan.digest}`, { method: 'HEAD' })).status,
+      404,
+    );
+    const retention = spawnSync(process.execPath, [BIN, 'registry', 'retention', '--dry-run'], {
+      env,
+      encoding: 'utf8',
+    });
+    assert.equal(retention.status, 0, retention.stderr);
+    assert.match(retention.stdout, /0 tags would be deleted/);
+    await registry.close();
+  });
+
   it('prints help for operators', () => {
     const result = spawnSync(process.execPath, [BIN, 'registry', 'serve', '--help'], {
       encoding: 'utf8',

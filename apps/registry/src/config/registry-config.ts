@@ -72,6 +72,8 @@ export interface RegistryConfig {
   /** Cron of the scheduled garbage collection, or undefined when switched off. */
   gcSchedule?: string;
   gcGraceSeconds: number;
+  /** Cron of the scheduled retention run, or undefined when switched off. */
+  retentionSchedule?: string;
   auth: AuthConfig;
 }
 
@@ -216,6 +218,7 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     queuePrefix: r.string('REGISTRY_QUEUE_PREFIX') ?? 'berth:registry',
     gcSchedule: cronOrOff(r, 'REGISTRY_GC_SCHEDULE', '0 3 * * *'),
     gcGraceSeconds: r.int('REGISTRY_GC_GRACE_SECONDS', 3600, 0, 30 * 86_400),
+    retentionSchedule: cronOrOff(r, 'REGISTRY_RETENTION_SCHEDULE', '30 2 * * *'),
     auth: {
       mode: r.oneOf<AuthMode>('REGISTRY_AUTH', ['token', 'none'], 'token'),
       service: r.string('REGISTRY_AUTH_SERVICE') ?? 'berth-registry',

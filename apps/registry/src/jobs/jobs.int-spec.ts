@@ -61,7 +61,7 @@ for (const driver of ['in-process', 'bullmq'] as const) {
       }[];
       assert.deepEqual(
         definitions.map((d) => d.name),
-        ['gc'],
+        ['gc', 'retention'],
       );
       const triggered = await admin('POST', '/jobs/maintenance/gc', { dryRun: false });
       assert.equal(triggered.status, 201, await triggered.clone().text());

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BullmqQueueDriver, InProcessQueueDriver, QueueModule } from '@berth/queue';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
+import { RetentionModule } from '../retention/retention.module';
 import type { RegistryConfig } from '../config/registry-config';
 import { JobsController } from './jobs.controller';
 import { MaintenanceJobs } from './maintenance.jobs';
@@ -13,6 +14,7 @@ import { REGISTRY_JOBS } from './registry-jobs';
  */
 @Module({
   imports: [
+    RetentionModule,
     QueueModule.forRootAsync({
       inject: [REGISTRY_CONFIG],
       useFactory: (config: RegistryConfig) => ({

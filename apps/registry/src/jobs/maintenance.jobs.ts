@@ -3,13 +3,15 @@ import { JobHandler, QueueService, type JobContext } from '@berth/queue';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
 import { GarbageCollector, type GcReport } from '../gc/garbage-collector';
-import { gcJob } from './registry-jobs';
+import { RetentionService } from '../retention/retention.service';
+import { gcJob, retentionJob } from './registry-jobs';
 
 /** Handlers of the maintenance queue, and their schedules. */
 @Injectable()
 export class MaintenanceJobs implements OnApplicationBootstrap {
   constructor(
     private readonly gc: GarbageCollector,
+    private readonly retention: RetentionService,
     private readonly queue: QueueService,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
@@ -22,6 +24,33 @@ export class MaintenanceJobs implements OnApplicationBootstrap {
     } else {
       await this.queue.unschedule(gcJob);
     }
+    if (this.config.retentionSchedule) {
+      await this.queue.schedule(retentionJob, this.config.retentionSchedule, { dryRun: false });
+    } else {
+      await this.queue.unschedule(retentionJob);
+    }
+  }
+
+  @JobHandler(retentionJob)
+  async applyRetention(
+    payload: { dryRun: boolean },
+    job: JobContext,
+  ): Promise<{ dryRun: boolean; planned: number; deleted: number; manifestsDeleted: number }> {
+    const caller = {
+      name: 'retention-job',
+      kind: 'system' as const,
+      ip: '127.0.0.1',
+      requestId: job.id,
+    };
+    const result = await this.retention.run(caller, payload.dryRun);
+    const summary = {
+      dryRun: result.dryRun,
+      planned: result.plan.length,
+      deleted: result.dryRun ? 0 : result.deleted.length,
+      manifestsDeleted: result.dryRun ? 0 : result.manifestsDeleted,
+    };
+    job.log(JSON.stringify(summary));
+    return summary;
   }
 
   @JobHandler(gcJob)
