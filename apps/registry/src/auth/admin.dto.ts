@@ -81,7 +81,7 @@ export function parseUpdatePrincipal(body: unknown): UpdatePrincipalDto {
     throw invalid('disabled must be a boolean');
   return {
     role: o.role === undefined ? undefined : role(o.role),
-    disabled: o.disabled as boolean | undefined,
+    disabled: o.disabled,
     password: optionalString(o, 'password'),
   };
 }

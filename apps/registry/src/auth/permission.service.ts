@@ -138,15 +138,12 @@ export class PermissionService {
   ): Promise<{ access: PublicAccess; patterns: RepositoryPattern[] }> {
     const cached = this.publicCache;
     if (!fresh && cached && Date.now() - cached.at < PUBLIC_CACHE_MS) return cached;
-    const [patternRows, settingRows]: [{ pattern: string }[], { value: boolean }[]] =
-      await Promise.all([
-        this.db.query('SELECT pattern FROM public_patterns ORDER BY pattern') as Promise<
-          { pattern: string }[]
-        >,
-        this.db.query(`SELECT value FROM registry_settings WHERE key = 'public'`) as Promise<
-          { value: boolean }[]
-        >,
-      ]);
+    const [patternRows, settingRows] = await Promise.all([
+      this.db.query<{ pattern: string }[]>('SELECT pattern FROM public_patterns ORDER BY pattern'),
+      this.db.query<{ value: boolean }[]>(
+        `SELECT value FROM registry_settings WHERE key = 'public'`,
+      ),
+    ]);
     const access = {
       registryPublic: settingRows[0]?.value === true,
       patterns: patternRows.map((r) => r.pattern),

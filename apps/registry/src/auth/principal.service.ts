@@ -156,7 +156,7 @@ export class PrincipalService {
        WHERE id = $1 RETURNING id, kind, name, role, disabled, created_at`,
       [id, change.role ?? null, change.disabled ?? null, passwordHash ?? null],
     );
-    return toPrincipal(rows[0] as PrincipalRow);
+    return toPrincipal(rows[0]);
   }
 
   async delete(id: string): Promise<void> {
@@ -212,7 +212,7 @@ export class PrincipalService {
        RETURNING id, name, expires_at, last_used_at, revoked_at, created_at`,
       [id, principalId, name.slice(0, 200), sha256(secret), expiresAt ?? null],
     );
-    return { token, info: toTokenInfo(rows[0] as TokenRow) };
+    return { token, info: toTokenInfo(rows[0]) };
   }
 
   async listAccessTokens(principalId: string): Promise<AccessTokenInfo[]> {
@@ -239,7 +239,7 @@ export class PrincipalService {
   ): Promise<Authenticated | undefined> {
     const match = /^brt_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/.exec(token);
     if (!match) return undefined;
-    const hex = match[1] as string;
+    const hex = match[1];
     const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
     const rows: (PrincipalRow & { secret_hash: string; usable: boolean })[] = await this.db.query(
       `SELECT p.id, p.kind, p.name, p.role, p.disabled, p.created_at, t.secret_hash,
@@ -249,7 +249,7 @@ export class PrincipalService {
     );
     const row = rows[0];
     const expected = Buffer.from(row?.secret_hash ?? sha256('x'), 'hex');
-    const given = Buffer.from(sha256(match[2] as string), 'hex');
+    const given = Buffer.from(sha256(match[2]), 'hex');
     const same = timingSafeEqual(expected, given);
     if (!row || !same || !row.usable || row.disabled || row.name !== username) return undefined;
     await this.db.query('UPDATE access_tokens SET last_used_at = now() WHERE id = $1', [id]);

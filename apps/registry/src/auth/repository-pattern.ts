@@ -25,7 +25,7 @@ export class RepositoryPattern {
     let doubles = 0;
     let singles = 0;
     for (let i = 0; i < pattern.length; i++) {
-      const ch = pattern[i] as string;
+      const ch = pattern[i];
       if (ch === '*' && pattern[i + 1] === '*') {
         doubles++;
         i++;

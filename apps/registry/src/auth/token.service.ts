@@ -89,11 +89,11 @@ export class TokenService {
     token: string,
   ): Promise<{ principalId: string; accessTokenId?: string } | undefined> {
     const match = /^brr_([0-9a-f-]{36})_([A-Za-z0-9_-]{43})$/.exec(token);
-    if (!match || !isUuid(match[1] as string)) return undefined;
+    if (!match || !isUuid(match[1])) return undefined;
     const rows: { principal_id: string; access_token_id: string | null }[] = await this.db.query(
       `SELECT principal_id, access_token_id FROM refresh_tokens
         WHERE id = $1 AND secret_hash = $2 AND revoked_at IS NULL AND expires_at > now()`,
-      [match[1], sha256(match[2] as string)],
+      [match[1], sha256(match[2])],
     );
     const row = rows[0];
     if (!row) return undefined;

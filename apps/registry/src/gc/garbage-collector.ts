@@ -283,7 +283,7 @@ export class GarbageCollector {
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < items.length) {
-        const item = items[next++] as T;
+        const item = items[next++];
         await work(item);
       }
     };

@@ -226,14 +226,14 @@ for (const storage of ['filesystem', 's3'] as const) {
           const repo = `gc/race-${worker % 2}`;
           const config = jsonBlob({ worker, i });
           const own = randomBlob(5_000);
-          const layers = [shared[i % shared.length] as Blob, own];
+          const layers = [shared[i % shared.length], own];
           for (let attempt = 0; attempt < 8; attempt++) {
             // Mount the shared layer from the other repository when it is there, else upload.
             const mount = await c.call(
               'POST',
-              `/v2/${repo}/blobs/uploads/?mount=${(layers[0] as Blob).digest}&from=gc/race-${(worker + 1) % 2}`,
+              `/v2/${repo}/blobs/uploads/?mount=${layers[0].digest}&from=gc/race-${(worker + 1) % 2}`,
             );
-            if (mount.status !== 201) await c.pushBlob(repo, layers[0] as Blob);
+            if (mount.status !== 201) await c.pushBlob(repo, layers[0]);
             for (const b of [config, own]) await c.pushBlob(repo, b);
             const manifest = imageManifest(config, layers);
             const status = await c.pushManifest(repo, `w${worker}-${i}`, manifest);
