@@ -30,9 +30,13 @@ cleanup() {
   bash scripts/pg-server.sh stop || true
 }
 trap cleanup EXIT
-eval "$(bash scripts/pg-server.sh start)"
-eval "$(bash scripts/s3-server.sh start)"
-eval "$(bash scripts/redis-server.sh start)"
+# `eval "$(...)"` would hide a failed start: capture first, so `set -e` stops the run.
+pg_env="$(bash scripts/pg-server.sh start)"
+eval "$pg_env"
+s3_env="$(bash scripts/s3-server.sh start)"
+eval "$s3_env"
+redis_env="$(bash scripts/redis-server.sh start)"
+eval "$redis_env"
 
 step "tests"
 mapfile -t unit < <(find libs apps -path '*/dist/*' -name '*.spec.js' -not -path '*/node_modules/*' | sort)
