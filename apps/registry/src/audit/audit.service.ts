@@ -75,6 +75,9 @@ const COMMON_COLUMNS = `id::text AS event_id,
   to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS event_at,
   principal, principal_id, client_ip, action, repository, reference, result, request_id`;
 const COLUMNS = `${COMMON_COLUMNS}, detail`;
+/** Background (pull) events: flushed after this many, or this long after the first. */
+const BACKGROUND_BATCH = 200;
+const BACKGROUND_FLUSH_MS = 50;
 /** For exports: `detail` as JSON text. */
 const EXPORT_COLUMNS = `${COMMON_COLUMNS}, detail::text AS detail_json`;
 
@@ -92,6 +95,8 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Audit');
   private readonly subscribers = new Set<AuditSubscriber>();
   private timers: NodeJS.Timeout[] = [];
+  private pending: AuditEventInput[] = [];
+  private flushTimer?: NodeJS.Timeout;
   private pruning?: Promise<void>;
   private stopping = false;
 
@@ -114,6 +119,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    await this.flush();
     this.stopping = true;
     for (const timer of this.timers) clearTimeout(timer);
     for (const subscriber of [...this.subscribers]) this.closeSubscriber(subscriber);
@@ -162,7 +168,50 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
    * logged by `record`; the pull it describes has already been served.
    */
   recordInBackground(input: AuditEventInput): void {
-    this.record(input).catch(() => undefined);
+    // Batched: one multi-row INSERT per flush instead of one round trip per pull.
+    this.pending.push(input);
+    if (this.pending.length >= BACKGROUND_BATCH) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), BACKGROUND_FLUSH_MS);
+  }
+
+  /** Writes the buffered background events (also on shutdown). */
+  async flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    const params: unknown[] = [];
+    const values = batch.map((input, i) => {
+      const { caller } = input;
+      params.push(
+        caller.name,
+        caller.principalId ?? null,
+        caller.ip,
+        input.action,
+        input.repository ?? null,
+        input.reference ?? null,
+        input.result,
+        caller.requestId || null,
+        input.detail === undefined ? null : JSON.stringify(input.detail),
+      );
+      const b = i * 9;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}::jsonb)`;
+    });
+    try {
+      const rows: AuditRow[] = await this.db.query(
+        `INSERT INTO audit_events
+           (principal, principal_id, client_ip, action, repository, reference, result, request_id,
+            detail)
+         VALUES ${values.join(', ')}
+         RETURNING ${COLUMNS}`,
+        params,
+      );
+      for (const row of rows) this.publish(toEvent(row));
+    } catch (err) {
+      this.logger.error(
+        `${batch.length} audit events not recorded: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
 
   /** One page, newest first (keyset on `(at, id)`, so pages stay stable while events arrive). */

@@ -9,7 +9,7 @@ import {
 import { join } from 'node:path';
 import {
   FilesystemStorageDriver,
-  S3StorageDriver,
+  createS3StorageDriver,
   StorageLayout,
   type StorageDriver,
 } from '@berth/storage';
@@ -25,7 +25,7 @@ export const STORAGE_DRIVER = Symbol('STORAGE_DRIVER');
  */
 export async function createStorageDriver(config: RegistryConfig): Promise<StorageDriver> {
   if (config.storage === 's3' && config.s3) {
-    const driver = new S3StorageDriver({
+    const driver = await createS3StorageDriver({
       endpoint: config.s3.endpoint,
       region: config.s3.region,
       bucket: config.s3.bucket,
