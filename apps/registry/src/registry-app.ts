@@ -16,7 +16,6 @@ import { ociErrorBody } from '@berth/oci';
 import { tooManyRequests } from './auth/auth-challenge';
 import { RateLimiter } from './auth/rate-limiter';
 import { REGISTRY_CONFIG } from './config/config.tokens';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { GcModule } from './gc/gc.module';
@@ -96,19 +95,23 @@ export async function startRegistry(
     throw err;
   }
   configureHttp(app, logger);
-  app.get(OpenApiDocument).document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Berth registry admin API')
-      .setDescription(
-        'Principals, access tokens, the access matrix, public access, signing keys, audit log',
-      )
-      .setVersion('1')
-      .addBasicAuth()
-      .addBearerAuth()
-      .build(),
-    { include: [AuthModule, ...ADMIN_API_MODULES] },
-  );
+  app.get(OpenApiDocument).setBuilder(async () => {
+    const { DocumentBuilder, SwaggerModule } = await import('@nestjs/swagger');
+    return SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Berth registry admin API')
+        .setDescription(
+          'Principals, access tokens, the access matrix, public access, signing keys, audit log, lifecycle',
+        )
+        .setVersion('1')
+        .addBasicAuth()
+        .addBearerAuth()
+        .build(),
+      { include: [AuthModule, ...ADMIN_API_MODULES] },
+    );
+  });
+
   await app.listen({ port: config.port, host: config.host });
   const url = await app.getUrl();
   logger.info({ url, startupMs: Date.now() - started }, 'registry ready');

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { BullmqQueueDriver, InProcessQueueDriver, QueueModule } from '@berth/queue';
+import { InProcessQueueDriver, QueueModule, createBullmqQueueDriver } from '@berth/queue';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import { RetentionModule } from '../retention/retention.module';
 import type { RegistryConfig } from '../config/registry-config';
@@ -17,9 +17,9 @@ import { REGISTRY_JOBS } from './registry-jobs';
     RetentionModule,
     QueueModule.forRootAsync({
       inject: [REGISTRY_CONFIG],
-      useFactory: (config: RegistryConfig) => ({
+      useFactory: async (config: RegistryConfig) => ({
         driver: config.redisUrl
-          ? new BullmqQueueDriver({ url: config.redisUrl, prefix: config.queuePrefix })
+          ? await createBullmqQueueDriver({ url: config.redisUrl, prefix: config.queuePrefix })
           : new InProcessQueueDriver(),
         jobs: REGISTRY_JOBS,
         role: config.redisUrl ? config.queueRole : 'all',

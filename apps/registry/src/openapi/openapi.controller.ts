@@ -2,10 +2,24 @@ import { Controller, Get, Injectable } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { Public } from '../auth/auth.decorators';
 
-/** The admin API's OpenAPI document, built once the application's modules are known. */
+/**
+ * The admin API's OpenAPI document, built on first request (building it at start-up costs
+ * memory and time every registry would pay whether or not anyone reads it).
+ */
 @Injectable()
 export class OpenApiDocument {
-  document?: OpenAPIObject;
+  private build?: () => Promise<OpenAPIObject>;
+  private document?: Promise<OpenAPIObject>;
+
+  setBuilder(build: () => Promise<OpenAPIObject>): void {
+    this.build = build;
+  }
+
+  get(): Promise<OpenAPIObject | Record<string, never>> {
+    if (!this.build) return Promise.resolve({});
+    this.document ??= this.build();
+    return this.document;
+  }
 }
 
 @Controller('admin')
@@ -14,7 +28,7 @@ export class OpenApiController {
 
   @Get('openapi.json')
   @Public()
-  get(): OpenAPIObject | Record<string, never> {
-    return this.holder.document ?? {};
+  get(): Promise<OpenAPIObject | Record<string, never>> {
+    return this.holder.get();
   }
 }
