@@ -22,6 +22,7 @@ import { GcModule } from './gc/gc.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
 import { JobsModule } from './jobs/jobs.module';
 import { RetentionModule } from './retention/retention.module';
+import { UsageModule } from './usage/usage.module';
 import { MetricsService } from './observability/metrics.service';
 import { OpenApiDocument } from './openapi/openapi.controller';
 import { PinoNestLogger } from './observability/pino-nest-logger';
@@ -263,6 +264,7 @@ const ADMIN_API_MODULES: (new () => unknown)[] = [
   ImmutabilityModule,
   RetentionModule,
   GcModule,
+  UsageModule,
   JobsModule,
 ];
 

@@ -9,6 +9,7 @@ import { GcModule } from './gc/gc.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { RetentionModule } from './retention/retention.module';
+import { UsageModule } from './usage/usage.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OpenApiModule } from './openapi/openapi.module';
@@ -49,6 +50,7 @@ export class RegistryModule {
         ImmutabilityModule,
         RetentionModule,
         GcModule,
+        UsageModule,
         JobsModule,
       ],
     };

@@ -10,6 +10,7 @@ import {
   type Blob,
 } from '../testing/oci-fixtures';
 import { startTestRegistry, type TestRegistry } from '../testing/test-registry';
+import { UsageService } from '../usage/usage.service';
 import { GarbageCollector } from './garbage-collector';
 
 async function sql<T>(registry: TestRegistry, query: string, params: unknown[] = []): Promise<T[]> {
@@ -123,7 +124,15 @@ describe('garbage collection', () => {
       'a dry run deletes nothing',
     );
 
+    const usage = registry.running.app.get(UsageService);
+    const before = await usage.current();
     const report = await gcOf(registry).run(options);
+    const afterGc = await usage.current();
+    assert.equal(
+      before.blobBytes - afterGc.blobBytes,
+      5700,
+      'quota usage drops by the bytes freed',
+    );
     assert.equal(report.manifests, 1);
     assert.equal(report.blobs.count, 2, 'the orphan and the untagged image layer');
     assert.equal(report.blobs.bytes, 5700);
