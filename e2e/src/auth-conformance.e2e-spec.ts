@@ -9,33 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, type RunningRegistry } from './harness';
+import { parseConformanceCounts } from './conformance-counts';
 import { e2eTarget, repoRoot, run, toolPath } from './tools';
-
-interface Counts {
-  tests: number;
-  passed: string;
-  failures: number;
-  errors: number;
-  skipped: number;
-  disabled: number;
-}
-
-/** The summary line of scripts/conformance.sh (same parsing as conformance.e2e-spec). */
-function parseCounts(stdout: string): Counts | undefined {
-  const m =
-    /conformance: tests=(\d+) passed=(\S+) failures=(\d+) errors=(\d+) skipped=(\d+) disabled=(\d+)/.exec(
-      stdout,
-    );
-  if (m === null) return undefined;
-  return {
-    tests: Number(m[1]),
-    passed: m[2] ?? '',
-    failures: Number(m[3]),
-    errors: Number(m[4]),
-    skipped: Number(m[5]),
-    disabled: Number(m[6]),
-  };
-}
 
 describe('OCI conformance with token authentication', () => {
   let reg: RunningRegistry;
@@ -77,7 +52,7 @@ describe('OCI conformance with token authentication', () => {
         allowFailure: true,
         timeoutMs: 15 * 60_000,
       });
-      const counts = parseCounts(r.stdout);
+      const counts = parseConformanceCounts(r.stdout);
       assert.ok(
         counts !== undefined,
         `conformance.sh printed no counts:\n${r.stdout}\n${r.stderr}`,

@@ -7,32 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, type RunningRegistry } from './harness';
+import { parseConformanceCounts } from './conformance-counts';
 import { e2eTarget, repoRoot, run, toolPath } from './tools';
-
-interface Counts {
-  tests: number;
-  passed: string;
-  failures: number;
-  errors: number;
-  skipped: number;
-  disabled: number;
-}
-
-function parseCounts(stdout: string): Counts | undefined {
-  const m =
-    /conformance: tests=(\d+) passed=(\S+) failures=(\d+) errors=(\d+) skipped=(\d+) disabled=(\d+)/.exec(
-      stdout,
-    );
-  if (m === null) return undefined;
-  return {
-    tests: Number(m[1]),
-    passed: m[2] ?? '',
-    failures: Number(m[3]),
-    errors: Number(m[4]),
-    skipped: Number(m[5]),
-    disabled: Number(m[6]),
-  };
-}
 
 describe('OCI conformance', () => {
   let reg: RunningRegistry;
@@ -54,7 +30,7 @@ describe('OCI conformance', () => {
       allowFailure: true,
       timeoutMs: 15 * 60_000,
     });
-    const counts = parseCounts(r.stdout);
+    const counts = parseConformanceCounts(r.stdout);
     assert.ok(counts !== undefined, `conformance.sh printed no counts:\n${r.stdout}\n${r.stderr}`);
     t.diagnostic(
       `conformance: tests=${counts.tests} passed=${counts.passed} failures=${counts.failures} ` +
