@@ -141,17 +141,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
             detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
          RETURNING ${COLUMNS}`,
-        [
-          caller.name,
-          caller.principalId ?? null,
-          caller.ip,
-          input.action,
-          input.repository ?? null,
-          input.reference ?? null,
-          input.result,
-          caller.requestId || null,
-          input.detail === undefined ? null : JSON.stringify(input.detail),
-        ],
+        eventParams(input),
       );
     } catch (err) {
       this.logger.error(
@@ -182,18 +172,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     if (batch.length === 0) return;
     const params: unknown[] = [];
     const values = batch.map((input, i) => {
-      const { caller } = input;
-      params.push(
-        caller.name,
-        caller.principalId ?? null,
-        caller.ip,
-        input.action,
-        input.repository ?? null,
-        input.reference ?? null,
-        input.result,
-        caller.requestId || null,
-        input.detail === undefined ? null : JSON.stringify(input.detail),
-      );
+      params.push(...eventParams(input));
       const b = i * 9;
       return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}::jsonb)`;
     });
@@ -431,6 +410,22 @@ function filterConditions(filter: AuditFilter, params: unknown[]): string[] {
 
 function whereSql(conditions: string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+}
+
+/** The nine INSERT parameters of one event, in column order. */
+function eventParams(input: AuditEventInput): unknown[] {
+  const { caller } = input;
+  return [
+    caller.name,
+    caller.principalId ?? null,
+    caller.ip,
+    input.action,
+    input.repository ?? null,
+    input.reference ?? null,
+    input.result,
+    caller.requestId || null,
+    input.detail === undefined ? null : JSON.stringify(input.detail),
+  ];
 }
 
 function toEvent(row: AuditRow): AuditEvent {

@@ -56,6 +56,8 @@ export interface RegistryConfig {
    */
   sparseManifests: boolean;
   maxManifestBytes: number;
+  /** How long another process's tag or manifest change may take to show here (0: no cache). */
+  manifestCacheMs: number;
   /** Page size of `_catalog` when the client gives none, and the most either listing returns. */
   catalogDefaultPageSize: number;
   listMaxPageSize: number;
@@ -208,6 +210,7 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     s3,
     sparseManifests: r.bool('REGISTRY_SPARSE_MANIFESTS', false),
     maxManifestBytes: r.int('REGISTRY_MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    manifestCacheMs: r.int('REGISTRY_MANIFEST_CACHE_MS', 1000, 0, 60_000),
     catalogDefaultPageSize: r.int('REGISTRY_CATALOG_PAGE_SIZE', 1000, 1, 100_000),
     listMaxPageSize: r.int('REGISTRY_LIST_MAX_PAGE_SIZE', 10_000, 1, 1_000_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { StorageLayout, type StorageDriver } from '@berth/storage';
+import { ManifestService } from '../manifests/manifest.service';
 import { MetricsService } from '../observability/metrics.service';
 import { retryOnDeadlock } from '../database/retry-on-deadlock';
 import { STORAGE_DRIVER } from '../storage/storage.module';
@@ -84,6 +85,7 @@ export class GarbageCollector {
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
     private readonly layout: StorageLayout,
     private readonly metrics: MetricsService,
+    private readonly manifests: ManifestService,
   ) {}
 
   /** One collection at a time per process; a second request joins the running one. */
@@ -174,6 +176,7 @@ export class GarbageCollector {
       });
       progress?.('manifests', deleted, rows.length);
     }
+    if (deleted > 0) this.manifests.invalidateCache();
     return deleted;
   }
 

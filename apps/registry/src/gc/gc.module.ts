@@ -1,7 +1,13 @@
 import { Global, Module } from '@nestjs/common';
+import { ManifestsModule } from '../manifests/manifests.module';
 import { GarbageCollector } from './garbage-collector';
 import { GcController } from './gc.controller';
 
 @Global()
-@Module({ controllers: [GcController], providers: [GarbageCollector], exports: [GarbageCollector] })
+@Module({
+  imports: [ManifestsModule],
+  controllers: [GcController],
+  providers: [GarbageCollector],
+  exports: [GarbageCollector],
+})
 export class GcModule {}

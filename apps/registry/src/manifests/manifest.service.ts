@@ -15,6 +15,7 @@ import type { RegistryConfig } from '../config/registry-config';
 import { ImmutabilityService } from '../immutability/immutability.service';
 import { retryOnDeadlock } from '../database/retry-on-deadlock';
 import { RepositoryService } from '../repositories/repository.service';
+import { ManifestCache } from './manifest-cache';
 
 export interface StoredManifest {
   digest: string;
@@ -50,9 +51,17 @@ export class ManifestService {
     private readonly repositories: RepositoryService,
     private readonly immutability: ImmutabilityService,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
-  ) {}
+  ) {
+    this.cache = new ManifestCache(config.manifestCacheMs);
+  }
+
+  private readonly cache: ManifestCache;
 
   async get(repository: string, reference: ManifestReference): Promise<StoredManifest> {
+    const key = `${repository}\u0000${reference.kind === 'digest' ? reference.digest.value : reference.tag}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const generation = this.cache.begin();
     const rows: { digest: string; media_type: string; content: Buffer }[] =
       reference.kind === 'digest'
         ? await this.db.query(
@@ -73,7 +82,14 @@ export class ManifestService {
       const what = reference.kind === 'digest' ? reference.digest.value : reference.tag;
       throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, `manifest ${what} is not in ${repository}`);
     }
-    return { digest: row.digest, mediaType: row.media_type, content: row.content };
+    const manifest = { digest: row.digest, mediaType: row.media_type, content: row.content };
+    this.cache.set(key, manifest, generation);
+    return manifest;
+  }
+
+  /** Forget cached lookups: called for every manifest or tag change made in this process. */
+  invalidateCache(): void {
+    this.cache.invalidate();
   }
 
   async put(
@@ -117,6 +133,7 @@ export class ManifestService {
         }
       }),
     );
+    this.cache.invalidate();
     return { digest, subject: manifest.subject?.digest, tags };
   }
 
@@ -156,6 +173,7 @@ export class ManifestService {
         return result[1];
       });
     }
+    this.cache.invalidate();
     if (deleted === 0) {
       const what = reference.kind === 'digest' ? reference.digest.value : reference.tag;
       throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, `manifest ${what} is not in ${repository}`);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ManifestsModule } from '../manifests/manifests.module';
 import { RetentionController } from './retention.controller';
 import { RetentionService } from './retention.service';
 
@@ -8,6 +9,7 @@ import { RetentionService } from './retention.service';
  * `ImmutabilityService` and `AuditService`.
  */
 @Module({
+  imports: [ManifestsModule],
   controllers: [RetentionController],
   providers: [RetentionService],
   exports: [RetentionService],

@@ -5,6 +5,7 @@ import { AuditAction, type AuditEventInput } from '../audit/audit-event';
 import { AuditService } from '../audit/audit.service';
 import type { Caller } from '../auth/auth.decorators';
 import { RepositoryPattern, mostSpecific } from '../auth/repository-pattern';
+import { ManifestService } from '../manifests/manifest.service';
 import { ImmutabilityService } from '../immutability/immutability.service';
 import { TagPattern } from '../immutability/tag-pattern';
 import { artifactTagsOf } from './artifact-tags';
@@ -126,6 +127,7 @@ export class RetentionService {
     private readonly db: DataSource,
     private readonly immutability: ImmutabilityService,
     private readonly audit: AuditService,
+    private readonly manifests: ManifestService,
   ) {}
 
   /** The policies, ordered by repository glob. */
@@ -337,6 +339,7 @@ export class RetentionService {
       }
     }
     result.deleted.push(...cascaded);
+    this.manifests.invalidateCache();
     return result;
   }
 
