@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { InProcessQueueDriver, QueueModule, createBullmqQueueDriver } from '@berth/queue';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import { RetentionModule } from '../retention/retention.module';
@@ -17,13 +17,24 @@ import { REGISTRY_JOBS } from './registry-jobs';
     RetentionModule,
     QueueModule.forRootAsync({
       inject: [REGISTRY_CONFIG],
-      useFactory: async (config: RegistryConfig) => ({
-        driver: config.redisUrl
-          ? await createBullmqQueueDriver({ url: config.redisUrl, prefix: config.queuePrefix })
-          : new InProcessQueueDriver(),
-        jobs: REGISTRY_JOBS,
-        role: config.redisUrl ? config.queueRole : 'all',
-      }),
+      useFactory: async (config: RegistryConfig) => {
+        // Errors with no caller to go to (a scheduled run that failed to enqueue, a lost Redis
+        // connection) go to the structured log.
+        const logger = new Logger('Queue');
+        const onError = (error: unknown): void =>
+          logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+        return {
+          driver: config.redisUrl
+            ? await createBullmqQueueDriver({
+                url: config.redisUrl,
+                prefix: config.queuePrefix,
+                onError,
+              })
+            : new InProcessQueueDriver({ onError }),
+          jobs: REGISTRY_JOBS,
+          role: config.redisUrl ? config.queueRole : 'all',
+        };
+      },
     }),
   ],
   controllers: [JobsController],
