@@ -144,23 +144,36 @@ export class FilesystemStorageDriver implements StorageDriver {
       }
       if (size > offset) await handle.truncate(offset);
       let position = offset;
+      // One write in flight while the next batch is read: reading the request and writing the
+      // disk overlap, and memory stays at two batches. Network-sized chunks (16-64 KiB) are
+      // gathered into one writev of up to 1 MiB.
+      let inFlight: Promise<unknown> = Promise.resolve();
+      const submit = async (buffers: Buffer[], total: number): Promise<void> => {
+        await inFlight;
+        const at = position;
+        position += total;
+        const write = writeAllFully(handle, buffers, total, at);
+        write.catch(() => undefined); // awaited below; never an unhandled rejection
+        inFlight = write;
+      };
       try {
-        // One batch in flight at a time: the body is pulled only as fast as the disk takes it,
-        // and network-sized chunks (16-64 KiB) are gathered into one writev of up to 1 MiB.
-        const batch: Buffer[] = [];
+        let batch: Buffer[] = [];
         let batched = 0;
         for await (const chunk of body) {
           const buffer = toBuffer(chunk);
           batch.push(buffer);
           batched += buffer.length;
           if (batched >= WRITE_BATCH_BYTES) {
-            position += await writeAllFully(handle, batch.splice(0), batched, position);
+            await submit(batch, batched);
+            batch = [];
             batched = 0;
           }
         }
-        if (batched > 0) position += await writeAllFully(handle, batch, batched, position);
+        if (batched > 0) await submit(batch, batched);
+        await inFlight;
         await handle.sync();
       } catch (error) {
+        await inFlight.catch(() => undefined);
         // Leave exactly `offset` bytes so the retry of this chunk starts from a known size.
         await handle.truncate(offset).catch(() => undefined);
         throw error;
