@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, type RunningRegistry } from './harness';
-import { parseConformanceCounts } from './conformance-counts';
-import { e2eTarget, repoRoot, run, toolPath } from './tools';
+import { assertConformance } from './conformance-suite';
+import { e2eTarget, repoRoot, toolPath } from './tools';
 
 describe('OCI conformance with token authentication', () => {
   let reg: RunningRegistry;
@@ -46,37 +46,10 @@ describe('OCI conformance with token authentication', () => {
     async (t) => {
       const out =
         process.env['CONFORMANCE_AUTH_OUT'] ?? join(repoRoot, 'artifacts', 'conformance-auth');
-      const r = await run('bash', [join(repoRoot, 'scripts', 'conformance.sh'), reg.url], {
-        cwd: repoRoot,
-        env: { CONFORMANCE_OUT: out, OCI_USERNAME: admin.user, OCI_PASSWORD: admin.password },
-        allowFailure: true,
-        timeoutMs: 15 * 60_000,
+      await assertConformance(t, 'conformance (auth)', reg.url, out, {
+        OCI_USERNAME: admin.user,
+        OCI_PASSWORD: admin.password,
       });
-      const counts = parseConformanceCounts(r.stdout);
-      assert.ok(
-        counts !== undefined,
-        `conformance.sh printed no counts:\n${r.stdout}\n${r.stderr}`,
-      );
-      t.diagnostic(
-        `conformance (auth): tests=${counts.tests} passed=${counts.passed} failures=${counts.failures} ` +
-          `errors=${counts.errors} skipped=${counts.skipped} disabled=${counts.disabled} (reports in ${out})`,
-      );
-      assert.ok(counts.tests > 0, 'the suite ran no test');
-      if (e2eTarget() === 'distribution') {
-        // see conformance.e2e-spec: Distribution 2.8 lacks features the suite tests
-        return;
-      }
-      assert.deepEqual(
-        {
-          failures: counts.failures,
-          errors: counts.errors,
-          skipped: counts.skipped,
-          disabled: counts.disabled,
-        },
-        { failures: 0, errors: 0, skipped: 0, disabled: 0 },
-        `conformance failures with auth on (see ${out}/report.html):\n${r.stderr.slice(-6000)}`,
-      );
-      assert.equal(r.code, 0, r.stderr.slice(-4000));
     },
   );
 });
