@@ -47,13 +47,18 @@ export const DEFAULT_GC_OPTIONS: GcOptions = {
   batchSize: 200,
 };
 
-/** A blob nobody references, old enough, and not linked into a repository recently. */
-const GARBAGE = `
-  b.created_at < now() - make_interval(secs => $2)
+/**
+ * The condition on a `blobs b` row: nobody references it, it is older than the grace period
+ * (bound to the query parameter `grace`, e.g. `$1`) and no repository linked it recently.
+ */
+function garbage(grace: string): string {
+  return `
+  b.created_at < now() - make_interval(secs => ${grace})
   AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = b.digest)
   AND NOT EXISTS (
     SELECT 1 FROM repository_blobs rb
-     WHERE rb.digest = b.digest AND rb.created_at >= now() - make_interval(secs => $2))`;
+     WHERE rb.digest = b.digest AND rb.created_at >= now() - make_interval(secs => ${grace}))`;
+}
 
 /**
  * Online mark-and-sweep over the metadata database, safe while pushes are in flight.
@@ -186,7 +191,7 @@ export class GarbageCollector {
   ): Promise<{ count: number; bytes: number }> {
     if (options.dryRun) {
       const rows: { n: string; bytes: string | null }[] = await this.db.query(
-        `SELECT count(*) AS n, sum(b.size) AS bytes FROM blobs b WHERE ${GARBAGE.replaceAll('$2', '$1')}`,
+        `SELECT count(*) AS n, sum(b.size) AS bytes FROM blobs b WHERE ${garbage('$1')}`,
         [options.graceSeconds],
       );
       return { count: Number(rows[0]?.n ?? 0), bytes: Number(rows[0]?.bytes ?? 0) };
@@ -216,7 +221,7 @@ export class GarbageCollector {
     const rows: unknown[] = await this.db.query(
       `WITH candidates AS (
          SELECT b.digest FROM blobs b
-          WHERE ${GARBAGE.replaceAll('$2', '$1')}
+          WHERE ${garbage('$1')}
             AND NOT EXISTS (SELECT 1 FROM gc_pending g WHERE g.digest = b.digest)
           LIMIT $2
           FOR UPDATE OF b SKIP LOCKED
@@ -240,7 +245,7 @@ export class GarbageCollector {
         [digests],
       );
       const locked: { digest: string; size: string; garbage: boolean }[] = await m.query(
-        `SELECT b.digest, b.size, (${GARBAGE}) AS garbage FROM blobs b
+        `SELECT b.digest, b.size, (${garbage('$2')}) AS garbage FROM blobs b
           WHERE b.digest = ANY($1::text[])
             AND EXISTS (SELECT 1 FROM gc_pending g WHERE g.digest = b.digest)`,
         [digests, options.graceSeconds],
