@@ -1,6 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
 import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { OciError, OciErrorCode } from '@berth/oci';
 import {
   CreateAccessTokenDto,
   CreatePrincipalDto,
@@ -19,6 +18,7 @@ import { AdminOnly, CurrentCaller, type Caller } from './auth.decorators';
 import { KeyRingService, type PublicKeyInfo } from './key-ring.service';
 import { PermissionService, type Grant, type PublicAccess } from './permission.service';
 import { PrincipalService, type AccessTokenInfo, type Principal } from './principal.service';
+import { notFound } from '../admin/admin-errors';
 
 /** The registry's admin API: principals, their tokens and grants, public access, signing keys. */
 @Controller('admin/v1')
@@ -126,7 +126,7 @@ export class AdminController {
     @CurrentCaller() caller: Caller,
   ): Promise<void> {
     if (!(await this.principals.revokeAccessToken(id, tokenId))) {
-      throw new OciError(OciErrorCode.UNSUPPORTED, `no active token ${tokenId}`, { status: 404 });
+      throw notFound(`no active token ${tokenId}`);
     }
     await this.audit.token(caller, AuditAction.TokenRevoke, { principalId: id, tokenId });
   }

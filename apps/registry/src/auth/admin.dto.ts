@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { OciError, OciErrorCode } from '@berth/oci';
 import { REPOSITORY_ACTIONS } from './access-scope';
 import type { RepositoryAction } from './auth.decorators';
 import type { Grant, PublicAccess } from './permission.service';
 import { ROLES, type PrincipalKind, type Role } from './principal.service';
+import { badRequest } from '../admin/admin-errors';
 
 export class CreatePrincipalDto {
   @ApiProperty({ enum: ['user', 'service_account'] }) kind!: PrincipalKind;
@@ -44,24 +44,20 @@ type Json = Record<string, unknown>;
 
 function object(body: unknown): Json {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw invalid('body must be a JSON object');
+    throw badRequest('body must be a JSON object');
   return body as Json;
-}
-
-function invalid(message: string): OciError {
-  return new OciError(OciErrorCode.UNSUPPORTED, message, { status: 400 });
 }
 
 function optionalString(o: Json, key: string): string | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalid(`${key} must be a string`);
+  if (typeof v !== 'string') throw badRequest(`${key} must be a string`);
   return v;
 }
 
 function role(value: unknown): Role {
   if (typeof value !== 'string' || !(ROLES as readonly string[]).includes(value)) {
-    throw invalid(`role must be one of ${ROLES.join(', ')}`);
+    throw badRequest(`role must be one of ${ROLES.join(', ')}`);
   }
   return value as Role;
 }
@@ -69,16 +65,16 @@ function role(value: unknown): Role {
 export function parseCreatePrincipal(body: unknown): CreatePrincipalDto {
   const o = object(body);
   if (o.kind !== 'user' && o.kind !== 'service_account')
-    throw invalid('kind must be user or service_account');
+    throw badRequest('kind must be user or service_account');
   const name = optionalString(o, 'name');
-  if (!name) throw invalid('name is required');
+  if (!name) throw badRequest('name is required');
   return { kind: o.kind, name, role: role(o.role), password: optionalString(o, 'password') };
 }
 
 export function parseUpdatePrincipal(body: unknown): UpdatePrincipalDto {
   const o = object(body);
   if (o.disabled !== undefined && typeof o.disabled !== 'boolean')
-    throw invalid('disabled must be a boolean');
+    throw badRequest('disabled must be a boolean');
   return {
     role: o.role === undefined ? undefined : role(o.role),
     disabled: o.disabled,
@@ -89,32 +85,32 @@ export function parseUpdatePrincipal(body: unknown): UpdatePrincipalDto {
 export function parseCreateAccessToken(body: unknown): { name: string; expiresAt?: Date } {
   const o = object(body);
   const name = optionalString(o, 'name');
-  if (!name) throw invalid('name is required');
+  if (!name) throw badRequest('name is required');
   const expires = optionalString(o, 'expiresAt');
   if (expires === undefined) return { name };
   const expiresAt = new Date(expires);
   if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= Date.now()) {
-    throw invalid('expiresAt must be an ISO 8601 time in the future');
+    throw badRequest('expiresAt must be an ISO 8601 time in the future');
   }
   return { name, expiresAt };
 }
 
 export function parseGrants(body: unknown): Grant[] {
   const o = object(body);
-  if (!Array.isArray(o.grants)) throw invalid('grants must be a list');
+  if (!Array.isArray(o.grants)) throw badRequest('grants must be a list');
   return o.grants.map((g: unknown) => {
     const grant = object(g);
-    if (typeof grant.pattern !== 'string') throw invalid('each grant needs a pattern');
-    if (!Array.isArray(grant.actions)) throw invalid('each grant needs a list of actions');
+    if (typeof grant.pattern !== 'string') throw badRequest('each grant needs a pattern');
+    if (!Array.isArray(grant.actions)) throw badRequest('each grant needs a list of actions');
     return { pattern: grant.pattern, actions: grant.actions as RepositoryAction[] };
   });
 }
 
 export function parsePublicAccess(body: unknown): PublicAccess {
   const o = object(body);
-  if (typeof o.registryPublic !== 'boolean') throw invalid('registryPublic must be a boolean');
+  if (typeof o.registryPublic !== 'boolean') throw badRequest('registryPublic must be a boolean');
   if (!Array.isArray(o.patterns) || o.patterns.some((p) => typeof p !== 'string')) {
-    throw invalid('patterns must be a list of strings');
+    throw badRequest('patterns must be a list of strings');
   }
   return { registryPublic: o.registryPublic, patterns: o.patterns as string[] };
 }

@@ -1,6 +1,5 @@
 import { Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OciError, OciErrorCode } from '@berth/oci';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
 import { readBody, queryList, queryOne } from '../distribution/http-body';
@@ -11,6 +10,7 @@ import { CredentialsService } from './credentials.service';
 import { KeyRingService } from './key-ring.service';
 import { PrincipalService, type Authenticated } from './principal.service';
 import { TokenService } from './token.service';
+import { badRequest } from '../admin/admin-errors';
 
 type TokenQuery = Record<string, string | string[] | undefined>;
 
@@ -82,9 +82,7 @@ export class AuthController {
         (await this.principals.stillActive(redeemed.principalId, redeemed.accessTokenId));
       if (principal) caller = { principal, accessTokenId: redeemed?.accessTokenId };
     } else {
-      throw new OciError(OciErrorCode.UNSUPPORTED, 'grant_type must be password or refresh_token', {
-        status: 400,
-      });
+      throw badRequest('grant_type must be password or refresh_token');
     }
     if (!caller) throw unauthorized(this.config.auth, request, 'invalid credentials');
     const scopes = parseScopes((form.get('scope') ?? '').split(' ').filter((s) => s !== ''));

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { OciError, OciErrorCode } from '@berth/oci';
 import { REPOSITORY_ACTIONS } from './access-scope';
 import type { RepositoryAction } from './auth.decorators';
 import type { Principal, Role } from './principal.service';
 import { RepositoryPattern, mostSpecific } from './repository-pattern';
+import { badRequest } from '../admin/admin-errors';
 
 export interface Grant {
   pattern: string;
@@ -165,8 +165,4 @@ function validateGrant(grant: Grant): void {
   if (!Array.isArray(grant.actions) || grant.actions.some((a) => !REPOSITORY_ACTIONS.includes(a))) {
     throw badRequest(`actions must be a list of ${REPOSITORY_ACTIONS.join(', ')}`);
   }
-}
-
-function badRequest(message: string): OciError {
-  return new OciError(OciErrorCode.UNSUPPORTED, message, { status: 400 });
 }

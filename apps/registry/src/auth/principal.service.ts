@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { hash, verify } from '@node-rs/argon2';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { OciError, OciErrorCode } from '@berth/oci';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
+import { badRequest, conflict, notFound } from '../admin/admin-errors';
 
 export type Role = 'owner' | 'admin' | 'developer' | 'reader' | 'none';
 export type PrincipalKind = 'user' | 'service_account';
@@ -84,13 +84,7 @@ export class PrincipalService {
     password?: string;
   }): Promise<Principal> {
     if (!NAME_PATTERN.test(input.name)) {
-      throw new OciError(
-        OciErrorCode.UNSUPPORTED,
-        'name must be 1-64 of a-z 0-9 . _ - starting with a letter or digit',
-        {
-          status: 400,
-        },
-      );
+      throw badRequest('name must be 1-64 of a-z 0-9 . _ - starting with a letter or digit');
     }
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
     const id = randomUUID();
@@ -101,10 +95,7 @@ export class PrincipalService {
       [id, input.kind, input.name, input.role, passwordHash],
     );
     const row = rows[0];
-    if (!row)
-      throw new OciError(OciErrorCode.UNSUPPORTED, `principal ${input.name} already exists`, {
-        status: 409,
-      });
+    if (!row) throw conflict(`principal ${input.name} already exists`);
     return toPrincipal(row);
   }
 
@@ -126,8 +117,7 @@ export class PrincipalService {
 
   async require(id: string): Promise<Principal> {
     const principal = await this.get(id);
-    if (!principal)
-      throw new OciError(OciErrorCode.UNSUPPORTED, `principal ${id} not found`, { status: 404 });
+    if (!principal) throw notFound(`principal ${id} not found`);
     return principal;
   }
 
@@ -296,9 +286,7 @@ function toTokenInfo(row: TokenRow): AccessTokenInfo {
 
 export function hashPassword(password: string): Promise<string> {
   if (password.length < 8 || password.length > 1024) {
-    throw new OciError(OciErrorCode.UNSUPPORTED, 'passwords must have 8 to 1024 characters', {
-      status: 400,
-    });
+    throw badRequest('passwords must have 8 to 1024 characters');
   }
   // argon2id, OWASP's recommended minimum parameters (19 MiB, 2 passes).
   return hash(password, { memoryCost: 19456, timeCost: 2, parallelism: 1 });

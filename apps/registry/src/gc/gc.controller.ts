@@ -9,11 +9,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
-import { OciError, OciErrorCode } from '@berth/oci';
 import { AuditAction } from '../audit/audit-event';
 import { AuditService } from '../audit/audit.service';
 import { AdminOnly, CurrentCaller, type Caller } from '../auth/auth.decorators';
 import { GarbageCollector, type GcOptions, type GcReport } from './garbage-collector';
+import { badRequest } from '../admin/admin-errors';
 
 class GcRequestDto {
   @ApiPropertyOptional({ description: 'report what would be freed, delete nothing' })
@@ -94,11 +94,12 @@ export class GcController {
 
 export function parseGcRequest(body: unknown): Partial<GcOptions> {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw invalid('body must be a JSON object');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('body must be a JSON object');
   const o = body as Record<string, unknown>;
   const options: Partial<GcOptions> = {};
   if (o.dryRun !== undefined) {
-    if (typeof o.dryRun !== 'boolean') throw invalid('dryRun must be a boolean');
+    if (typeof o.dryRun !== 'boolean') throw badRequest('dryRun must be a boolean');
     options.dryRun = o.dryRun;
   }
   if (o.graceSeconds !== undefined) {
@@ -107,18 +108,14 @@ export function parseGcRequest(body: unknown): Partial<GcOptions> {
       !Number.isInteger(o.graceSeconds) ||
       o.graceSeconds < 0
     ) {
-      throw invalid('graceSeconds must be a whole number of seconds');
+      throw badRequest('graceSeconds must be a whole number of seconds');
     }
     options.graceSeconds = o.graceSeconds;
   }
   if (o.untaggedManifests !== undefined) {
     if (typeof o.untaggedManifests !== 'boolean')
-      throw invalid('untaggedManifests must be a boolean');
+      throw badRequest('untaggedManifests must be a boolean');
     options.untaggedManifests = o.untaggedManifests;
   }
   return options;
-}
-
-function invalid(message: string): OciError {
-  return new OciError(OciErrorCode.UNSUPPORTED, message, { status: 400 });
 }

@@ -7,10 +7,10 @@ import {
   ApiProperty,
   ApiTags,
 } from '@nestjs/swagger';
-import { OciError, OciErrorCode } from '@berth/oci';
 import { AuthAudit } from '../auth/auth-audit';
 import { AdminOnly, CurrentCaller, type Caller } from '../auth/auth.decorators';
 import { ImmutabilityService, type ImmutabilityRule } from './immutability.service';
+import { badRequest } from '../admin/admin-errors';
 
 class ImmutabilityRuleDto {
   @ApiProperty({ example: '**' }) repositories!: string;
@@ -54,16 +54,12 @@ export class ImmutabilityController {
 function parseRules(body: unknown): ImmutabilityRule[] {
   const rules = (body as { rules?: unknown } | null)?.rules;
   if (!Array.isArray(rules))
-    throw invalid('body must be {"rules": [{"repositories": "...", "tags": "..."}]}');
+    throw badRequest('body must be {"rules": [{"repositories": "...", "tags": "..."}]}');
   return rules.map((r: unknown) => {
     const rule = r as { repositories?: unknown; tags?: unknown } | null;
     if (typeof rule?.repositories !== 'string' || typeof rule.tags !== 'string') {
-      throw invalid('each rule needs "repositories" and "tags" globs');
+      throw badRequest('each rule needs "repositories" and "tags" globs');
     }
     return { repositories: rule.repositories, tags: rule.tags };
   });
-}
-
-function invalid(message: string): OciError {
-  return new OciError(OciErrorCode.UNSUPPORTED, message, { status: 400 });
 }

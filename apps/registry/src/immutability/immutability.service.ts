@@ -4,6 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { OciError, OciErrorCode } from '@berth/oci';
 import { RepositoryPattern } from '../auth/repository-pattern';
 import { TagPattern } from './tag-pattern';
+import { badRequest } from '../admin/admin-errors';
 
 export interface ImmutabilityRule {
   /** Repository glob (`*`, `**`, `?`), as in the access matrix. */
@@ -82,9 +83,7 @@ export class ImmutabilityService {
   async replace(rules: ImmutabilityRule[]): Promise<ImmutabilityRule[]> {
     for (const r of rules) {
       if (!RepositoryPattern.isValid(r.repositories) || !TagPattern.isValid(r.tags)) {
-        throw new OciError(OciErrorCode.UNSUPPORTED, `invalid rule ${JSON.stringify(r)}`, {
-          status: 400,
-        });
+        throw badRequest(`invalid rule ${JSON.stringify(r)}`);
       }
     }
     await this.db.transaction(async (m) => {

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBasicAuth, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QueueService, UnknownJobError, type JobRecord } from '@berth/queue';
-import { OciError, OciErrorCode } from '@berth/oci';
 import { AdminOnly } from '../auth/auth.decorators';
+import { badRequest, notFound } from '../admin/admin-errors';
 
 /** Background jobs: history and manual triggers. */
 @Controller('admin/v1/jobs')
@@ -21,7 +21,7 @@ export class JobsController {
     @Query('limit') limit?: string,
   ): Promise<JobRecord[]> {
     const n = limit === undefined ? 100 : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) throw invalid('limit must be 1..1000');
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw badRequest('limit must be 1..1000');
     return this.queue.history({ queue, name, limit: n });
   }
 
@@ -42,13 +42,9 @@ export class JobsController {
       return await this.queue.trigger(queue, name, body ?? {});
     } catch (err) {
       if (err instanceof UnknownJobError) {
-        throw new OciError(OciErrorCode.UNSUPPORTED, `no job ${queue}/${name}`, { status: 404 });
+        throw notFound(`no job ${queue}/${name}`);
       }
       throw err;
     }
   }
-}
-
-function invalid(message: string): OciError {
-  return new OciError(OciErrorCode.UNSUPPORTED, message, { status: 400 });
 }

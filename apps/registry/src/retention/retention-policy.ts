@@ -1,6 +1,6 @@
-import { OciError, OciErrorCode } from '@berth/oci';
 import { RepositoryPattern } from '../auth/repository-pattern';
 import { TagPattern } from '../immutability/tag-pattern';
+import { badRequest } from '../admin/admin-errors';
 
 /** Tags matching `tags` (a tag glob) are deleted once they are older than `days` days. */
 export interface DeleteAfterDaysRule {
@@ -69,18 +69,16 @@ const POLICY_FIELDS = [
 export function parseRetentionPolicies(body: unknown): RetentionPolicy[] {
   const policies = isObject(body) ? body.policies : undefined;
   if (!Array.isArray(policies)) {
-    throw invalidPolicy('body must be {"policies": [{"repositories": "<glob>", ...rules}]}');
+    throw badRequest('body must be {"policies": [{"repositories": "<glob>", ...rules}]}');
   }
   if (policies.length > MAX_POLICIES) {
-    throw invalidPolicy(`at most ${MAX_POLICIES} policies`);
+    throw badRequest(`at most ${MAX_POLICIES} policies`);
   }
   const seen = new Set<string>();
   return policies.map((raw: unknown, index) => {
     const policy = parseRetentionPolicy(raw, index);
     if (seen.has(policy.repositories)) {
-      throw invalidPolicy(
-        `policy ${index}: a policy for "${policy.repositories}" is already given`,
-      );
+      throw badRequest(`policy ${index}: a policy for "${policy.repositories}" is already given`);
     }
     seen.add(policy.repositories);
     return policy;
@@ -89,20 +87,18 @@ export function parseRetentionPolicies(body: unknown): RetentionPolicy[] {
 
 /** Validates one policy (`index` names it in errors). */
 export function parseRetentionPolicy(raw: unknown, index = 0): RetentionPolicy {
-  if (!isObject(raw)) throw invalidPolicy(`policy ${index} must be an object`);
+  if (!isObject(raw)) throw badRequest(`policy ${index} must be an object`);
   const where =
     typeof raw.repositories === 'string'
       ? `policy ${index} ("${raw.repositories}")`
       : `policy ${index}`;
   for (const key of Object.keys(raw)) {
     if (!POLICY_FIELDS.includes(key)) {
-      throw invalidPolicy(
-        `${where}: unknown field "${key}" (allowed: ${POLICY_FIELDS.join(', ')})`,
-      );
+      throw badRequest(`${where}: unknown field "${key}" (allowed: ${POLICY_FIELDS.join(', ')})`);
     }
   }
   if (typeof raw.repositories !== 'string' || !RepositoryPattern.isValid(raw.repositories)) {
-    throw invalidPolicy(
+    throw badRequest(
       `${where}: "repositories" must be a repository glob such as "**" or "team-a/*" ` +
         '(lower-case letters, digits, ".", "_", "-", "/", "*", "?")',
     );
@@ -137,15 +133,12 @@ export function policyRules(policy: RetentionPolicy): RetentionRules {
 }
 
 /** A 400 for an invalid policy or request. */
-export function invalidPolicy(message: string): OciError {
-  return new OciError(OciErrorCode.UNSUPPORTED, message, { status: 400 });
-}
 
 function parseDeleteAfterDays(raw: unknown, where: string): DeleteAfterDaysRule {
-  if (!isObject(raw)) throw invalidPolicy(`${where} must be {"tags": "<glob>", "days": <n>}`);
+  if (!isObject(raw)) throw badRequest(`${where} must be {"tags": "<glob>", "days": <n>}`);
   for (const key of Object.keys(raw)) {
     if (key !== 'tags' && key !== 'days') {
-      throw invalidPolicy(`${where}: unknown field "${key}" (allowed: tags, days)`);
+      throw badRequest(`${where}: unknown field "${key}" (allowed: tags, days)`);
     }
   }
   return {
@@ -156,7 +149,7 @@ function parseDeleteAfterDays(raw: unknown, where: string): DeleteAfterDaysRule 
 
 function tagGlob(raw: unknown, where: string): string {
   if (typeof raw !== 'string' || !TagPattern.isValid(raw)) {
-    throw invalidPolicy(
+    throw badRequest(
       `${where} must be a tag glob of 1 to 128 characters from A-Z a-z 0-9 _ . - * ?`,
     );
   }
@@ -165,14 +158,14 @@ function tagGlob(raw: unknown, where: string): string {
 
 function integer(raw: unknown, min: number, max: number, where: string): number {
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max) {
-    throw invalidPolicy(`${where} must be an integer from ${min} to ${max}`);
+    throw badRequest(`${where} must be an integer from ${min} to ${max}`);
   }
   return raw;
 }
 
 function list(raw: unknown, where: string): unknown[] {
-  if (!Array.isArray(raw)) throw invalidPolicy(`${where} must be an array`);
-  if (raw.length > MAX_PATTERNS) throw invalidPolicy(`${where}: at most ${MAX_PATTERNS} entries`);
+  if (!Array.isArray(raw)) throw badRequest(`${where} must be an array`);
+  if (raw.length > MAX_PATTERNS) throw badRequest(`${where}: at most ${MAX_PATTERNS} entries`);
   return raw as unknown[];
 }
 

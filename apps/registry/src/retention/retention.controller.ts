@@ -9,7 +9,8 @@ import {
 } from '@nestjs/swagger';
 import { AdminOnly, CurrentCaller, type Caller } from '../auth/auth.decorators';
 import { RetentionPoliciesDto, RetentionRunDto } from './retention.dto';
-import { invalidPolicy, parseRetentionPolicies, type RetentionPolicy } from './retention-policy';
+import { badRequest } from '../admin/admin-errors';
+import { parseRetentionPolicies, type RetentionPolicy } from './retention-policy';
 import {
   RetentionService,
   type RetentionApplyResult,
@@ -77,15 +78,15 @@ export class RetentionController {
 function parseRunOptions(body: unknown): RetentionPlanOptions {
   if (body === undefined || body === null || body === '') return {};
   if (typeof body !== 'object' || Array.isArray(body)) {
-    throw invalidPolicy('body must be empty or {"repositories": "<glob>"}');
+    throw badRequest('body must be empty or {"repositories": "<glob>"}');
   }
   const { repositories, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) {
-    throw invalidPolicy(`unknown field "${unknown[0]}" (allowed: repositories)`);
+    throw badRequest(`unknown field "${unknown[0]}" (allowed: repositories)`);
   }
   if (repositories !== undefined && typeof repositories !== 'string') {
-    throw invalidPolicy('"repositories" must be a repository glob such as "**" or "team-a/*"');
+    throw badRequest('"repositories" must be a repository glob such as "**" or "team-a/*"');
   }
   return repositories === undefined ? {} : { repositories };
 }

@@ -15,12 +15,12 @@ import {
   type RetentionTag,
 } from './retention-evaluator';
 import {
-  invalidPolicy,
   parseRetentionPolicies,
   parseRetentionPolicy,
   policyRules,
   type RetentionPolicy,
 } from './retention-policy';
+import { badRequest } from '../admin/admin-errors';
 
 /** One tag a retention run deletes (or, in a dry run, would delete), and why. */
 export interface RetentionPlanEntry {
@@ -640,7 +640,7 @@ function skip(entry: RetentionPlanEntry, skipped: RetentionSkip['skipped']): Ret
 function compileFilter(glob: string | undefined): RepositoryPattern | undefined {
   if (glob === undefined) return undefined;
   if (!RepositoryPattern.isValid(glob)) {
-    throw invalidPolicy(`"repositories" must be a repository glob such as "**" or "team-a/*"`);
+    throw badRequest(`"repositories" must be a repository glob such as "**" or "team-a/*"`);
   }
   return new RepositoryPattern(glob);
 }
