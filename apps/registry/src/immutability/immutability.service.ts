@@ -33,8 +33,17 @@ export class ImmutabilityService {
   constructor(private readonly db: DataSource) {}
 
   async isImmutable(repository: string, tag: string, manager?: EntityManager): Promise<boolean> {
-    const rules = await this.rules(manager);
-    return rules.some((r) => r.repositories.matches(repository) && r.tags.matches(tag));
+    return (await this.tagTest(repository, manager))(tag);
+  }
+
+  /**
+   * Whether a tag of `repository` is immutable, from one look at the rules: synchronous per
+   * tag, for callers that ask about many tags (retention over 100,000 of them).
+   */
+  async tagTest(repository: string, manager?: EntityManager): Promise<(tag: string) => boolean> {
+    const rules = (await this.rules(manager)).filter((r) => r.repositories.matches(repository));
+    if (rules.length === 0) return () => false;
+    return (tag) => rules.some((r) => r.tags.matches(tag));
   }
 
   /** Throws DENIED when `tag` is immutable and would move away from `digest`. */
@@ -66,8 +75,9 @@ export class ImmutabilityService {
     tags: string[],
     manager?: EntityManager,
   ): Promise<void> {
+    const isImmutable = await this.tagTest(repository, manager);
     for (const tag of tags) {
-      if (await this.isImmutable(repository, tag, manager)) {
+      if (isImmutable(tag)) {
         throw new OciError(
           OciErrorCode.DENIED,
           `tag ${tag} of ${repository} is immutable and cannot be deleted`,

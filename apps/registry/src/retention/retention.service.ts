@@ -7,7 +7,6 @@ import type { Caller } from '../auth/auth.decorators';
 import { RepositoryPattern, mostSpecific } from '../auth/repository-pattern';
 import { ManifestService } from '../manifests/manifest.service';
 import { ImmutabilityService } from '../immutability/immutability.service';
-import { TagPattern } from '../immutability/tag-pattern';
 import { artifactTagsOf } from './artifact-tags';
 import {
   RetentionEvaluator,
@@ -416,7 +415,8 @@ export class RetentionService {
       };
       pushedAt.set(row.name, row.pushed_at);
     }
-    const isImmutable = await this.immutableTagTest(repository);
+    // One snapshot of the rules: `apply` asks `isImmutable` again just before deleting.
+    const isImmutable = await this.immutability.tagTest(repository);
     const evaluation = this.evaluator.evaluate(policy, tags, now, isImmutable);
     return {
       evaluation: {
@@ -427,20 +427,6 @@ export class RetentionService {
       },
       pushedAt,
     };
-  }
-
-  /**
-   * Whether a tag of `repository` is immutable, as `ImmutabilityService.isImmutable` decides
-   * (a rule whose repository glob matches the repository and whose tag glob matches the tag),
-   * from one snapshot of the rules: synchronous, so 100,000 tags cost no 100,000 awaits. `apply`
-   * asks `isImmutable` itself again just before deleting.
-   */
-  private async immutableTagTest(repository: string): Promise<(tag: string) => boolean> {
-    const patterns = (await this.immutability.list())
-      .filter((rule) => new RepositoryPattern(rule.repositories).matches(repository))
-      .map((rule) => new TagPattern(rule.tags));
-    if (patterns.length === 0) return () => false;
-    return (tag) => patterns.some((p) => p.matches(tag));
   }
 
   /**
