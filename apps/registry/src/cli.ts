@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { Logger } from 'pino';
 import { ConfigError, loadRegistryConfig, type RegistryConfig } from './config/registry-config';
 import { GarbageCollector, type GcReport } from './gc/garbage-collector';
 import {
@@ -78,9 +79,16 @@ export function registryCommand(): Command {
   return registry;
 }
 
-function loadConfigOrExit(overrides: Record<string, string> = {}): RegistryConfig {
+/**
+ * The configuration from the environment, between command defaults (which the environment
+ * overrides) and command-line overrides; a wrong value exits with code 2 and every problem.
+ */
+function loadConfigOrExit(
+  overrides: Record<string, string> = {},
+  defaults: Record<string, string> = {},
+): RegistryConfig {
   try {
-    return loadRegistryConfig({ ...process.env, ...overrides });
+    return loadRegistryConfig({ ...defaults, ...process.env, ...overrides });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`berth: ${err.message}\n`);
@@ -117,12 +125,17 @@ async function worker(): Promise<void> {
     logger.warn('no REDIS_URL: this worker only runs jobs enqueued in its own process');
   const context = await startRegistryContext(config, logger);
   logger.info({ queue: config.redisUrl ? 'bullmq' : 'in-process' }, 'worker ready');
+  closeOnSignal(logger, 'worker', () => context.close());
+}
+
+/** On SIGTERM or SIGINT: close (finishing what is in flight), then exit 0, or 1 if closing failed. */
+function closeOnSignal(logger: Logger, what: string, close: () => Promise<void>): void {
   const stop = (signal: string): void => {
-    logger.info({ signal }, 'worker stopping: finishing active jobs');
-    context.close().then(
+    logger.info({ signal }, `${what} stopping: finishing work in flight`);
+    close().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error({ err }, 'worker shutdown failed');
+        logger.error({ err }, `${what} shutdown failed`);
         process.exit(1);
       },
     );
@@ -169,23 +182,15 @@ async function serve(options: {
   dataDir?: string;
   quickstart?: boolean;
 }): Promise<void> {
-  let config;
-  try {
-    config = loadRegistryConfig({
-      // The quick start serves one person on one machine: no per-IP request limit.
-      ...(options.quickstart ? { REGISTRY_RATE_LIMIT_REQUESTS: '0' } : {}),
-      ...process.env,
+  const config = loadConfigOrExit(
+    {
       ...(options.host !== undefined ? { HOST: options.host } : {}),
       ...(options.port !== undefined ? { PORT: options.port } : {}),
       ...(options.dataDir !== undefined ? { DATA_DIR: options.dataDir } : {}),
-    });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`berth: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+    },
+    // The quick start serves one person on one machine: no per-IP request limit.
+    options.quickstart ? { REGISTRY_RATE_LIMIT_REQUESTS: '0' } : {},
+  );
   const logger = createLogger(config);
   let running;
   try {
@@ -194,18 +199,7 @@ async function serve(options: {
     logger.fatal({ err }, 'registry failed to start');
     process.exit(1);
   }
-  const stop = (signal: string): void => {
-    logger.info({ signal }, 'signal received');
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  closeOnSignal(logger, 'registry', () => running.close());
   if (config.databaseUrl === undefined) {
     process.stdout.write(
       `Berth registry listening on ${running.url} (data in ${config.dataDir})\n`,
