@@ -206,13 +206,3 @@ async function serve(options: {
     );
   }
 }
-
-export function runCli(argv: string[]): void {
-  const program = new Command('berth')
-    .description('Berth: a managed OCI container registry platform')
-    .addCommand(registryCommand());
-  program.parseAsync(argv).catch((err: unknown) => {
-    process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
-}

@@ -1,3 +1,3 @@
 export * from './config/registry-config';
 export * from './registry-app';
-export { runCli, registryCommand } from './cli';
+export { registryCommand } from './cli';

@@ -67,6 +67,18 @@ export interface WriteGateStatus extends WriteGateSettings {
  */
 export const WRITE_BLOCKED_REASON_HEADER = 'Berth-Reason';
 
+/**
+ * The OCI error code of a refused push (HTTP 503), beside the reason header: CNCF
+ * Distribution's `UNAVAILABLE`, whose message docker, containerd and podman print.
+ */
+export const WRITE_BLOCKED_ERROR_CODE = 'UNAVAILABLE';
+
+/** Longest maintenance message the data plane accepts (printable ASCII: it travels in a header). */
+export const MAINTENANCE_MESSAGE_MAX_LENGTH = 500;
+
+/** The principal name egress of unauthenticated pulls is metered under. */
+export const ANONYMOUS_PRINCIPAL = 'anonymous';
+
 /** One metered cell: bytes of blobs and manifests served in one UTC hour. */
 export interface EgressRecord {
   /** Start of the UTC hour, ISO 8601 (`2026-11-23T09:00:00.000Z`). */
@@ -100,3 +112,4 @@ export const DataPlaneEnv = {
   service: 'REGISTRY_AUTH_SERVICE',
   realm: 'REGISTRY_AUTH_REALM',
 } as const;
+export * from './principals';
