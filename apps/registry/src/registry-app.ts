@@ -23,6 +23,8 @@ import { ImmutabilityModule } from './immutability/immutability.module';
 import { JobsModule } from './jobs/jobs.module';
 import { RetentionModule } from './retention/retention.module';
 import { UsageModule } from './usage/usage.module';
+import { WriteGateModule } from './write-gate/write-gate.module';
+import { EgressModule } from './egress/egress.module';
 import { MetricsService } from './observability/metrics.service';
 import { OpenApiDocument } from './openapi/openapi.controller';
 import { PinoNestLogger } from './observability/pino-nest-logger';
@@ -103,7 +105,7 @@ export async function startRegistry(
       new DocumentBuilder()
         .setTitle('Berth registry admin API')
         .setDescription(
-          'Principals, access tokens, the access matrix, public access, signing keys, audit log, lifecycle',
+          'Principals, access tokens, the access matrix, public access, signing keys, audit log, lifecycle, write gate, egress metering',
         )
         .setVersion('1')
         .addBasicAuth()
@@ -265,6 +267,8 @@ const ADMIN_API_MODULES: (new () => unknown)[] = [
   RetentionModule,
   GcModule,
   UsageModule,
+  WriteGateModule,
+  EgressModule,
   JobsModule,
 ];
 

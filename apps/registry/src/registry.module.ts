@@ -10,6 +10,8 @@ import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { RetentionModule } from './retention/retention.module';
 import { UsageModule } from './usage/usage.module';
+import { WriteGateModule } from './write-gate/write-gate.module';
+import { EgressModule } from './egress/egress.module';
 import { ImmutabilityModule } from './immutability/immutability.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OpenApiModule } from './openapi/openapi.module';
@@ -51,6 +53,8 @@ export class RegistryModule {
         RetentionModule,
         GcModule,
         UsageModule,
+        WriteGateModule,
+        EgressModule,
         JobsModule,
       ],
     };

@@ -12,6 +12,8 @@ import { AuditLog1732500000000 } from './migrations/1732500000000-audit-log';
 import { ImmutableTags1732600000000 } from './migrations/1732600000000-immutable-tags';
 import { RetentionPolicies1732700000000 } from './migrations/1732700000000-retention-policies';
 import { GarbageCollection1732800000000 } from './migrations/1732800000000-garbage-collection';
+import { WriteGate1732900000000 } from './migrations/1732900000000-write-gate';
+import { EgressMetering1733000000000 } from './migrations/1733000000000-egress-metering';
 
 export const REGISTRY_ENTITIES = [
   RepositoryEntity,
@@ -30,6 +32,8 @@ export const REGISTRY_MIGRATIONS = [
   ImmutableTags1732600000000,
   RetentionPolicies1732700000000,
   GarbageCollection1732800000000,
+  WriteGate1732900000000,
+  EgressMetering1733000000000,
 ];
 
 export interface RegistryDataSourceOptions {

@@ -83,25 +83,29 @@ export class BlobService {
   /**
    * Records a verified blob (its bytes already committed to storage) and links it to the
    * repository. Storage first, metadata second: a crash in between leaves unreferenced bytes
-   * for garbage collection, never a row pointing at missing bytes.
+   * for garbage collection, never a row pointing at missing bytes. Returns whether the blob
+   * is new to the registry (its bytes now count towards storage usage).
    */
   async link(
     repository: string,
     digest: string,
     size: number,
     storeBytes: () => Promise<void>,
-  ): Promise<void> {
-    await this.db.transaction(async (manager) => {
+  ): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
       // Creates the row or locks the existing one (a no-op update takes the row lock).
-      await manager.query(
+      // `xmax = 0` holds for a row this statement inserted, not for one it updated.
+      const rows: { created: boolean }[] = await manager.query(
         `INSERT INTO blobs (digest, size) VALUES ($1, $2)
-         ON CONFLICT (digest) DO UPDATE SET size = blobs.size`,
+         ON CONFLICT (digest) DO UPDATE SET size = blobs.size
+         RETURNING (xmax = 0) AS created`,
         [digest, size],
       );
       // A blob marked for collection is revived by these new bytes.
       await manager.query('DELETE FROM gc_pending WHERE digest = $1', [digest]);
       await storeBytes();
       await this.linkExisting(manager, repository, digest);
+      return rows[0]?.created === true;
     });
   }
 

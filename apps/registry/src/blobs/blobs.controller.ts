@@ -1,10 +1,13 @@
 import { Controller, Delete, Get, Head, HttpCode, Param, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pipeline } from 'node:stream';
 import { parseDigest } from '@berth/oci';
 import { AuditAction } from '../audit/audit-event';
 import { AuditService } from '../audit/audit.service';
 import { CurrentCaller, RepositoryAccess, type Caller } from '../auth/auth.decorators';
 import { RepositoryName } from '../distribution/repository-name.decorator';
+import { ByteCounter } from '../egress/byte-counter';
+import { EgressService } from '../egress/egress.service';
 import { MetricsService } from '../observability/metrics.service';
 import { BlobService, type BlobContent, type BlobInfo } from './blob.service';
 import { parseRangeHeader } from './byte-range';
@@ -15,6 +18,7 @@ export class BlobsController {
     private readonly blobs: BlobService,
     private readonly metrics: MetricsService,
     private readonly audit: AuditService,
+    private readonly egress: EgressService,
   ) {}
 
   @Head(':digest')
@@ -33,13 +37,14 @@ export class BlobsController {
   async get(
     @RepositoryName() repository: string,
     @Param('digest') digest: string,
+    @CurrentCaller() caller: Caller,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const content = await this.blobs.open(repository, parseDigest(digest).value, (size) =>
       parseRangeHeader(request.headers.range, size),
     );
-    await this.send(reply, content);
+    await this.send(reply, content, (bytes) => this.egress.record(repository, caller.name, bytes));
   }
 
   @Delete(':digest')
@@ -60,8 +65,17 @@ export class BlobsController {
     });
   }
 
-  private async send(reply: FastifyReply, content: BlobContent): Promise<void> {
+  /**
+   * Egress: a redirect counts the whole blob (its bytes leave our bucket); a stream counts the
+   * bytes it handed to the socket, so an aborted download counts what was sent before it broke.
+   */
+  private async send(
+    reply: FastifyReply,
+    content: BlobContent,
+    served: (bytes: number) => void,
+  ): Promise<void> {
     if (content.kind === 'redirect') {
+      served(content.info.size);
       await reply
         .status(307)
         .header('Location', content.url)
@@ -72,12 +86,15 @@ export class BlobsController {
     const { info, range, body } = content;
     const length = range ? range.end - range.start + 1 : info.size;
     body.on('end', () => this.metrics.bytesSent(length));
+    const counter = new ByteCounter();
+    counter.once('close', () => served(counter.bytes));
     reply
       .status(range ? 206 : 200)
       .headers(blobHeaders(info))
       .header('Content-Length', String(length));
     if (range) reply.header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
-    await reply.send(body);
+    // Errors travel down the pipeline to the response, which fastify then destroys.
+    await reply.send(pipeline(body, counter, () => undefined));
   }
 }
 

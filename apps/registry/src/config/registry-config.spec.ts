@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConfigError, describeConfig, loadRegistryConfig } from './registry-config';
 
@@ -68,5 +69,46 @@ describe('registry configuration', () => {
     });
     const shown = JSON.stringify(describeConfig(config));
     assert.doesNotMatch(shown, /hunter2|topsecret/);
+  });
+
+  it('takes a provisioned EC P-256 signing key, as PKCS#8 or SEC1, with real or escaped line breaks', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pkcs8 = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const sec1 = privateKey.export({ format: 'pem', type: 'sec1' }).toString();
+    const expected = publicKey.export({ format: 'jwk' });
+    for (const value of [pkcs8, sec1, pkcs8.replace(/\n/g, '\\n')]) {
+      const pem = loadRegistryConfig({ REGISTRY_SIGNING_KEY: value }).auth.signingKeyPem;
+      if (pem === undefined) assert.fail('the key was not taken');
+      assert.ok(pem.startsWith('-----BEGIN PRIVATE KEY-----'));
+      assert.deepEqual(createPublicKey(pem).export({ format: 'jwk' }), expected);
+    }
+    assert.equal(loadRegistryConfig({}).auth.signingKeyPem, undefined);
+  });
+
+  it('refuses a signing key that is not an EC P-256 private key, without showing it', () => {
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicOnly = p256.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const cases: [string, RegExp][] = [
+      ['not a key hunter2', /REGISTRY_SIGNING_KEY is not a PEM private key/],
+      [publicOnly, /REGISTRY_SIGNING_KEY is not a PEM private key/],
+      [p384, /REGISTRY_SIGNING_KEY is an EC key on secp384r1; .*needs an EC P-256 key/],
+      [rsa, /REGISTRY_SIGNING_KEY is a rsa key; .*needs an EC P-256 key/],
+    ];
+    for (const [value, expected] of cases) {
+      const problems = problemsOf({ REGISTRY_SIGNING_KEY: value });
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0], expected);
+      assert.doesNotMatch(problems[0], /hunter2|MI[GI]/);
+    }
+    const config = loadRegistryConfig({
+      REGISTRY_SIGNING_KEY: p256.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    });
+    assert.doesNotMatch(JSON.stringify(describeConfig(config)), /PRIVATE KEY|MI[GI]/);
   });
 });

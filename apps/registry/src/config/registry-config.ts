@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 
 export type StorageDriverKind = 'filesystem' | 's3';
@@ -37,6 +38,11 @@ export interface AuthConfig {
   rateLimitRequests: number;
   rateLimitWindowSeconds: number;
   auditRetentionDays: number;
+  /**
+   * PEM (PKCS#8) of a provisioned ES256 signing key (the control plane generates one per
+   * tenant): imported into the key ring as its active key, once. Secret.
+   */
+  signingKeyPem?: string;
 }
 
 /** The data plane's whole configuration, validated once at start-up. Nothing else reads the environment. */
@@ -95,7 +101,12 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'trace',
   'silent',
 ];
-const SECRET_KEYS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL', 'REGISTRY_ADMIN_PASSWORD']);
+const SECRET_KEYS = new Set([
+  'S3_SECRET_ACCESS_KEY',
+  'DATABASE_URL',
+  'REGISTRY_ADMIN_PASSWORD',
+  'REGISTRY_SIGNING_KEY',
+]);
 
 type Env = Record<string, string | undefined>;
 
@@ -242,6 +253,7 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
       rateLimitRequests: r.int('REGISTRY_RATE_LIMIT_REQUESTS', 500, 0, 10_000_000),
       rateLimitWindowSeconds: r.int('REGISTRY_RATE_LIMIT_WINDOW_SECONDS', 600, 1, 86_400),
       auditRetentionDays: r.int('REGISTRY_AUDIT_RETENTION_DAYS', 90, 1, 3650),
+      signingKeyPem: signingKey(r, 'REGISTRY_SIGNING_KEY'),
     },
   };
   if (config.auth.adminPassword !== undefined && config.auth.adminPassword.length < 8) {
@@ -254,6 +266,34 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/**
+ * An EC P-256 private key in PEM (PKCS#8, or SEC1 `EC PRIVATE KEY`), returned as PKCS#8. A
+ * value with literal `\n` instead of line breaks (env files) is accepted. Problems never show
+ * the value.
+ */
+function signingKey(r: EnvReader, key: string): string | undefined {
+  const raw = r.string(key);
+  if (raw === undefined) return undefined;
+  const pem = !raw.includes('\n') && raw.includes('\\n') ? raw.replace(/\\n/g, '\n') : raw;
+  let parsed: KeyObject;
+  try {
+    parsed = createPrivateKey({ key: pem, format: 'pem' });
+  } catch {
+    r.problems.push(`${key} is not a PEM private key (expected "-----BEGIN PRIVATE KEY-----")`);
+    return undefined;
+  }
+  const curve = parsed.asymmetricKeyDetails?.namedCurve;
+  if (parsed.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
+    const what =
+      parsed.asymmetricKeyType === 'ec'
+        ? `an EC key on ${curve ?? 'an unknown curve'}`
+        : `a ${parsed.asymmetricKeyType ?? 'unknown'} key`;
+    r.problems.push(`${key} is ${what}; tokens are signed with ES256, which needs an EC P-256 key`);
+    return undefined;
+  }
+  return parsed.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
 /** A 5- or 6-field cron expression, or `off`. */
@@ -275,7 +315,11 @@ export function describeConfig(config: RegistryConfig): Record<string, unknown> 
     ...config,
     databaseUrl: config.databaseUrl ? maskUrl(config.databaseUrl) : 'embedded',
     redisUrl: config.redisUrl ? maskUrl(config.redisUrl) : 'in-process queue',
-    auth: { ...config.auth, adminPassword: config.auth.adminPassword ? '<redacted>' : undefined },
+    auth: {
+      ...config.auth,
+      adminPassword: config.auth.adminPassword ? '<redacted>' : undefined,
+      signingKeyPem: config.auth.signingKeyPem ? '<redacted>' : undefined,
+    },
     s3: config.s3
       ? { ...config.s3, secretAccessKey: config.s3.secretAccessKey ? '<redacted>' : undefined }
       : undefined,

@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
 import { OciError, OciErrorCode, ociErrorBody } from '@berth/oci';
+import { WRITE_BLOCKED_REASON_HEADER } from '@berth/platform-contracts';
 
 /**
  * Maps every error to the OCI distribution error format, once, at the edge. Domain code
@@ -22,6 +24,12 @@ export class OciExceptionFilter implements ExceptionFilter {
     if (request.method !== 'HEAD' && request.method !== 'GET' && !request.raw.readableEnded) {
       // Do not read the rest of a refused upload; close the connection after answering.
       void reply.header('Connection', 'close');
+    }
+    const reason = error.headers[WRITE_BLOCKED_REASON_HEADER];
+    if (reason !== undefined) {
+      // Clients of containers/image (podman, skopeo, buildah) ignore 5xx bodies and print only
+      // the status line: a refused push carries its reason there too.
+      reply.raw.statusMessage = `${STATUS_CODES[error.status] ?? 'Error'}: ${reason}`;
     }
     void reply
       .status(error.status)

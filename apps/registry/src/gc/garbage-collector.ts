@@ -6,6 +6,7 @@ import { ManifestService } from '../manifests/manifest.service';
 import { MetricsService } from '../observability/metrics.service';
 import { retryOnDeadlock } from '../database/retry-on-deadlock';
 import { STORAGE_DRIVER } from '../storage/storage.module';
+import { UsageService } from '../usage/usage.service';
 
 export interface GcOptions {
   dryRun: boolean;
@@ -91,6 +92,7 @@ export class GarbageCollector {
     private readonly layout: StorageLayout,
     private readonly metrics: MetricsService,
     private readonly manifests: ManifestService,
+    private readonly usage: UsageService,
   ) {}
 
   /** One collection at a time per process; a second request joins the running one. */
@@ -128,7 +130,11 @@ export class GarbageCollector {
                 manifests_deleted = $4, uploads_deleted = $5 WHERE id = $1`,
         [runId, blobs.count, blobs.bytes, report.manifests, report.uploads],
       );
-      if (!options.dryRun) this.metrics.gcReclaimed(blobs.bytes, blobs.count);
+      if (!options.dryRun) {
+        this.metrics.gcReclaimed(blobs.bytes, blobs.count);
+        // Storage usage fell: recount, which also lets the write gate re-open on a quota.
+        await this.usage.recount();
+      }
       this.logger.log(
         `gc ${options.dryRun ? 'dry run' : 'run'} ${runId}: ${JSON.stringify(report)}`,
       );

@@ -2,9 +2,13 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { JobHandler, QueueService, type JobContext } from '@berth/queue';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
+import { EgressService } from '../egress/egress.service';
 import { GarbageCollector, type GcReport } from '../gc/garbage-collector';
 import { RetentionService } from '../retention/retention.service';
 import { gcJob, retentionJob } from './registry-jobs';
+
+/** Egress cells are kept this long (the control plane reads them hourly; billing is monthly). */
+export const EGRESS_RETENTION_DAYS = 100;
 
 /** Handlers of the maintenance queue, and their schedules. */
 @Injectable()
@@ -13,6 +17,7 @@ export class MaintenanceJobs implements OnApplicationBootstrap {
     private readonly gc: GarbageCollector,
     private readonly retention: RetentionService,
     private readonly queue: QueueService,
+    private readonly egress: EgressService,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
 
@@ -65,6 +70,11 @@ export class MaintenanceJobs implements OnApplicationBootstrap {
     job.log(
       `${phase(report)}: ${report.blobs.count} blobs (${report.blobs.bytes} bytes), ${report.manifests} manifests, ${report.uploads} uploads`,
     );
+    if (!payload.dryRun) {
+      // The nightly maintenance also drops egress hours past their retention.
+      const pruned = await this.egress.prune(EGRESS_RETENTION_DAYS);
+      job.log(`egress: ${pruned} hourly cells older than ${EGRESS_RETENTION_DAYS} days deleted`);
+    }
     return report;
   }
 }

@@ -15,6 +15,7 @@ import type { RegistryConfig } from '../config/registry-config';
 import { ImmutabilityService } from '../immutability/immutability.service';
 import { retryOnDeadlock } from '../database/retry-on-deadlock';
 import { RepositoryService } from '../repositories/repository.service';
+import { WriteGateService } from '../write-gate/write-gate.service';
 import { ManifestCache } from './manifest-cache';
 
 export interface StoredManifest {
@@ -50,6 +51,7 @@ export class ManifestService {
     private readonly db: DataSource,
     private readonly repositories: RepositoryService,
     private readonly immutability: ImmutabilityService,
+    private readonly gate: WriteGateService,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {
     this.cache = new ManifestCache(config.manifestCacheMs);
@@ -99,6 +101,8 @@ export class ManifestService {
     contentType: string | undefined,
     body: Buffer,
   ): Promise<PushedManifest> {
+    // After the (small) body was read: clients then get the 503 rather than a reset connection.
+    await this.gate.assertWritable();
     const manifest = parseManifest(body, contentType);
     const algorithm = reference.kind === 'digest' ? reference.digest.algorithm : 'sha256';
     const digest = `${algorithm}:${createHash(algorithm).update(body).digest('hex')}`;

@@ -27,6 +27,7 @@ import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
 import { queryList, readBody } from '../distribution/http-body';
 import { RepositoryName } from '../distribution/repository-name.decorator';
+import { EgressService } from '../egress/egress.service';
 import { MetricsService } from '../observability/metrics.service';
 import { ManifestService, type StoredManifest } from './manifest.service';
 
@@ -36,6 +37,7 @@ export class ManifestsController {
     private readonly manifests: ManifestService,
     private readonly metrics: MetricsService,
     private readonly audit: AuditService,
+    private readonly egress: EgressService,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
 
@@ -62,6 +64,7 @@ export class ManifestsController {
   ): Promise<void> {
     const manifest = await this.find(repository, reference, request);
     this.metrics.bytesSent(manifest.content.length);
+    this.egress.record(repository, caller.name, manifest.content.length);
     // Pulls are the hot path: their audit write does not hold the response.
     this.audit.recordInBackground({
       action: AuditAction.ManifestPull,

@@ -12,6 +12,11 @@ export interface TestRegistry {
   running: RunningRegistry;
   dataDir: string;
   databaseUrl: string;
+  /**
+   * Stops the registry and starts it again on the same database and data directory, with
+   * `env` added to the environment it started with (`url` and `running` change).
+   */
+  restart(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,7 +42,7 @@ export async function startTestRegistry(
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-registry-test-'));
-  const config = loadRegistryConfig({
+  const baseEnv: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dataDir,
@@ -48,15 +53,24 @@ export async function startTestRegistry(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SHUTDOWN_GRACE_MS: '2000',
     ...env,
-  });
-  const running = await startRegistry(config, createLogger(config), options);
-  return {
+  };
+  const start = async (envNow: Record<string, string>): Promise<RunningRegistry> => {
+    const config = loadRegistryConfig(envNow);
+    return startRegistry(config, createLogger(config), options);
+  };
+  const running = await start(baseEnv);
+  const registry: TestRegistry = {
     url: running.url.replace('[::1]', '127.0.0.1'),
     running,
     dataDir,
     databaseUrl: url.toString(),
+    restart: async (more = {}) => {
+      await registry.running.close();
+      registry.running = await start({ ...baseEnv, ...more });
+      registry.url = registry.running.url.replace('[::1]', '127.0.0.1');
+    },
     close: async () => {
-      await running.close();
+      await registry.running.close();
       await rm(dataDir, { recursive: true, force: true });
       const cleanup = new Client({ connectionString: adminUrl });
       await cleanup.connect();
@@ -64,4 +78,5 @@ export async function startTestRegistry(
       await cleanup.end();
     },
   };
+  return registry;
 }

@@ -7,6 +7,8 @@ import { StorageLayout, type ByteRange, type StorageDriver } from '@berth/storag
 import { BlobService, type BlobInfo } from '../blobs/blob.service';
 import { MetricsService } from '../observability/metrics.service';
 import { STORAGE_DRIVER } from '../storage/storage.module';
+import { UsageService } from '../usage/usage.service';
+import { WriteGateService } from '../write-gate/write-gate.service';
 import { BodyLengthError, HashingStream } from './hashing-stream';
 import { KeyedMutex } from './keyed-mutex';
 
@@ -38,6 +40,11 @@ const MAX_RUNNING_HASHES = 10_000;
  * it is missing (another process took an earlier chunk, or the digest is sha512), the
  * upload is hashed again from storage before it is committed. Nothing becomes visible until
  * the digest is verified: the bytes are moved into place, then the metadata is written.
+ *
+ * Requests that would add bytes (a new upload, a chunk, a final chunk) first ask the write
+ * gate (quota, maintenance), before reading the body. A request already streaming when the
+ * gate closes finishes; completing an upload without a final chunk adds nothing and is
+ * always accepted. Every change of stored or received bytes is reported to `UsageService`.
  */
 @Injectable()
 export class UploadService {
@@ -50,15 +57,19 @@ export class UploadService {
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
     private readonly layout: StorageLayout,
     private readonly metrics: MetricsService,
+    private readonly gate: WriteGateService,
+    private readonly usage: UsageService,
   ) {}
 
   async start(repository: string): Promise<UploadState> {
+    await this.gate.assertWritable();
     const id = randomUUID();
     await this.storage.createUpload(id);
     await this.db.query('INSERT INTO uploads (id, repository_name) VALUES ($1, $2)', [
       id,
       repository,
     ]);
+    this.usage.uploadStarted();
     return { id, repository, size: 0 };
   }
 
@@ -80,6 +91,7 @@ export class UploadService {
     body: Readable,
     options: ChunkOptions,
   ): Promise<UploadState> {
+    await this.gate.assertWritable();
     return this.mutex.run(id, async () => {
       const upload = await this.status(repository, id);
       return this.appendLocked(upload, body, options);
@@ -95,6 +107,7 @@ export class UploadService {
     options: ChunkOptions,
   ): Promise<BlobInfo> {
     const digest = requireDigest(digestParam);
+    if (body) await this.gate.assertWritable();
     return this.mutex.run(id, async () => {
       let upload = await this.status(repository, id);
       if (body) upload = await this.appendLocked(upload, body, options);
@@ -104,14 +117,14 @@ export class UploadService {
           ? `sha256:${running.hash.copy().digest('hex')}`
           : await this.rehash(id, digest);
       if (actual !== digest.value) {
-        await this.discard(id);
+        await this.discard(id, upload.size);
         throw new OciError(
           OciErrorCode.DIGEST_INVALID,
           `uploaded content has digest ${actual}, not ${digest.value}`,
         );
       }
       await this.commit(id, repository, digest.value, upload.size);
-      await this.db.query('DELETE FROM uploads WHERE id = $1', [id]);
+      await this.removeRow(id, upload.size);
       this.hashes.delete(id);
       return { digest: digest.value, size: upload.size };
     });
@@ -125,6 +138,7 @@ export class UploadService {
     contentLength: number | undefined,
   ): Promise<BlobInfo> {
     const digest = requireDigest(digestParam);
+    await this.gate.assertWritable();
     const id = randomUUID();
     await this.storage.createUpload(id);
     try {
@@ -148,8 +162,8 @@ export class UploadService {
 
   async cancel(repository: string, id: string): Promise<void> {
     await this.mutex.run(id, async () => {
-      await this.status(repository, id);
-      await this.discard(id);
+      const upload = await this.status(repository, id);
+      await this.discard(id, upload.size);
     });
   }
 
@@ -188,6 +202,7 @@ export class UploadService {
       size,
       upload.id,
     ]);
+    this.usage.uploadGrew(size - upload.size);
     if (continues) this.rememberHash(upload.id, { offset: size, hash: hashing.hash });
     else this.hashes.delete(upload.id);
     return { ...upload, size };
@@ -210,7 +225,7 @@ export class UploadService {
     // Under the blob's row lock, which garbage collection also takes before it deletes bytes:
     // either collection finished first (the bytes are gone and ours go in), or it waits and
     // then sees the new link.
-    await this.blobs.link(repository, digest, size, async () => {
+    const created = await this.blobs.link(repository, digest, size, async () => {
       if ((await this.storage.stat(key)) !== undefined) {
         // Same bytes already stored (another repository, or a concurrent push): keep those.
         await this.storage.deleteUpload(id);
@@ -218,12 +233,21 @@ export class UploadService {
         await this.storage.commitUpload(id, key);
       }
     });
+    if (created) this.usage.blobStored(size);
   }
 
-  private async discard(id: string): Promise<void> {
+  private async discard(id: string, size: number): Promise<void> {
     this.hashes.delete(id);
-    await this.db.query('DELETE FROM uploads WHERE id = $1', [id]);
+    await this.removeRow(id, size);
     await this.storage.deleteUpload(id);
+  }
+
+  /** Ends the upload session's row (unless garbage collection purged it meanwhile). */
+  private async removeRow(id: string, size: number): Promise<void> {
+    const result: [unknown[], number] = await this.db.query('DELETE FROM uploads WHERE id = $1', [
+      id,
+    ]);
+    if (result[1] > 0) this.usage.uploadEnded(size);
   }
 
   private rememberHash(id: string, running: RunningHash): void {
