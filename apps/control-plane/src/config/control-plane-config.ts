@@ -69,7 +69,8 @@ export interface ControlPlaneConfig {
   logLevel: LogLevel;
   /**
    * Extra environment of every tenant's data plane, from `TENANT_ENV_<NAME>` variables (e.g.
-   * `TENANT_ENV_REGISTRY_GC_SCHEDULE=off`); the runtime's own variables cannot be overridden.
+   * `TENANT_ENV_REGISTRY_GC_SCHEDULE=off`). Applied last by the local runtime: do not use it for
+   * the variables the runtime sets itself (DATABASE_URL, PORT, REGISTRY_ADMIN_*, ...).
    */
   tenantEnv: Record<string, string>;
 }

@@ -1,3 +1,4 @@
+import { returnedRows } from '../common/sql';
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
@@ -129,13 +130,15 @@ export class IdentityService {
   /** Exchanges a refresh token for new tokens; the old refresh token stops working. */
   async refresh(refreshToken: string): Promise<SessionTokens> {
     const [id, secret] = parseRefresh(refreshToken);
-    const rows: (AccountRow & { expires_at: Date })[] = await this.db.query(
-      `UPDATE refresh_tokens r SET revoked_at = now()
+    const rows: (AccountRow & { expires_at: Date })[] = returnedRows(
+      await this.db.query(
+        `UPDATE refresh_tokens r SET revoked_at = now()
         FROM accounts a
        WHERE r.id = $1 AND r.secret_hash = $2 AND r.revoked_at IS NULL AND r.expires_at > now()
          AND a.id = r.account_id AND NOT a.disabled
        RETURNING a.id, a.email, a.name, a.operator, a.disabled, a.created_at, r.expires_at`,
-      [id, sha256(secret)],
+        [id, sha256(secret)],
+      ),
     );
     const row = rows[0];
     if (!row) throw problems.unauthorized('the refresh token is unknown, used, revoked or expired');
@@ -163,14 +166,16 @@ export class IdentityService {
   }
 
   async actorForApiKey(key: string): Promise<Actor | null> {
-    const rows: AccountRow[] = await this.db.query(
-      `UPDATE api_keys k SET last_used_at = now()
+    const rows: AccountRow[] = returnedRows(
+      await this.db.query(
+        `UPDATE api_keys k SET last_used_at = now()
          FROM accounts a
         WHERE k.secret_hash = $1 AND k.revoked_at IS NULL
           AND (k.expires_at IS NULL OR k.expires_at > now())
           AND a.id = k.account_id AND NOT a.disabled
         RETURNING a.id, a.email, a.name, a.operator, a.disabled, a.created_at`,
-      [sha256(key)],
+        [sha256(key)],
+      ),
     );
     const row = rows[0];
     return row
@@ -212,10 +217,12 @@ export class IdentityService {
   }
 
   async revokeApiKey(accountId: string, id: string): Promise<void> {
-    const rows: unknown[] = await this.db.query(
-      `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+    const rows: unknown[] = returnedRows(
+      await this.db.query(
+        `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
         WHERE id::text = $1 AND account_id = $2 RETURNING id`,
-      [id, accountId],
+        [id, accountId],
+      ),
     );
     if (rows.length === 0) throw problems.notFound('API key');
   }

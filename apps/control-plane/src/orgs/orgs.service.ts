@@ -1,3 +1,4 @@
+import { returnedRows } from '../common/sql';
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -228,10 +229,12 @@ export class OrgsService {
   }
 
   async revokeInvitation(scope: OrgScope, id: string): Promise<void> {
-    const rows: unknown[] = await this.db.query(
-      `UPDATE invitations SET revoked_at = coalesce(revoked_at, now())
+    const rows: unknown[] = returnedRows(
+      await this.db.query(
+        `UPDATE invitations SET revoked_at = coalesce(revoked_at, now())
         WHERE org_id = $1 AND id::text = $2 RETURNING id`,
-      [scope.orgId, id],
+        [scope.orgId, id],
+      ),
     );
     if (rows.length === 0) throw problems.notFound('invitation');
   }
@@ -247,12 +250,14 @@ export class OrgsService {
         slug: string;
         name: string;
         created_at: Date;
-      }[] = await tx.query(
-        `UPDATE invitations i SET accepted_at = now() FROM organisations o
+      }[] = returnedRows(
+        await tx.query(
+          `UPDATE invitations i SET accepted_at = now() FROM organisations o
             WHERE i.secret_hash = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL
               AND i.expires_at > now() AND i.email = $2 AND o.id = i.org_id
             RETURNING i.id, i.org_id, i.email, i.role, o.slug, o.name, o.created_at`,
-        [sha256(token), actor.email],
+          [sha256(token), actor.email],
+        ),
       );
       const row = rows[0];
       if (!row) {

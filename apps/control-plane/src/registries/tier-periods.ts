@@ -1,3 +1,4 @@
+import { returnedRows } from '../common/sql';
 import type { EntityManager } from 'typeorm';
 
 /**
@@ -12,11 +13,13 @@ export async function switchTierPeriod(
   tier: string,
   reason: string,
 ): Promise<void> {
-  const closed: unknown[] = await tx.query(
-    `UPDATE registry_tier_periods SET ends_at = date_trunc('hour', now())
+  const closed: unknown[] = returnedRows(
+    await tx.query(
+      `UPDATE registry_tier_periods SET ends_at = date_trunc('hour', now())
       WHERE registry_id = $1 AND ends_at IS NULL AND starts_at < date_trunc('hour', now())
       RETURNING registry_id`,
-    [registryId],
+      [registryId],
+    ),
   );
   if (closed.length > 0) {
     await tx.query(

@@ -1,3 +1,4 @@
+import { returnedRows } from '../common/sql';
 import {
   Inject,
   Injectable,
@@ -146,9 +147,11 @@ export class UsageMonitor implements OnApplicationBootstrap, OnApplicationShutdo
     diskBytes: number,
   ): Promise<void> {
     const promoted = await this.db.transaction(async (tx) => {
-      const rows: unknown[] = await tx.query(
-        `UPDATE registries SET tier = $2 WHERE id = $1 AND tier = $3 AND state = 'ready' RETURNING id`,
-        [registry.id, to, from],
+      const rows: unknown[] = returnedRows(
+        await tx.query(
+          `UPDATE registries SET tier = $2 WHERE id = $1 AND tier = $3 AND state = 'ready' RETURNING id`,
+          [registry.id, to, from],
+        ),
       );
       if (rows.length === 0) return false;
       await switchTierPeriod(tx, registry.id, to, 'auto_upgrade');

@@ -16,7 +16,10 @@ export interface TenantResources {
   diskBytes: number;
 }
 
-/** S3 storage of one tenant: its own bucket, or its own prefix with its own credentials. */
+/**
+ * S3 storage of one tenant: its own prefix (by registry id). The credentials are the platform's
+ * (TENANT_S3_*), shared by every tenant on Kubernetes; see docs/control-plane.md.
+ */
 export interface TenantS3Storage {
   endpoint?: string;
   region: string;
