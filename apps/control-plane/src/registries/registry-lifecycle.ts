@@ -14,6 +14,7 @@ import { writeGateFor } from './quota-policy';
 import { reconcileRegistryJob, syncMembersJob } from './registry-jobs';
 import { RegistryStore } from './registry.store';
 import { DATABASE_PROVISIONER } from './registry.tokens';
+import { deleteTenantObjects, tenantPrefix } from './tenant-storage';
 import type { RegistryRecord } from './registry.types';
 
 const READY_TIMEOUT_MS = 5 * 60_000;
@@ -189,6 +190,10 @@ export class RegistryLifecycle implements OnApplicationBootstrap {
   /** The full cascade: runtime objects and storage, database and role, secrets, credentials. */
   private async teardown(registry: RegistryRecord): Promise<void> {
     await this.runtime.remove({ registryId: registry.id, name: registry.name });
+    // The local runtime removed the tenant's directory; on S3 its prefix goes here.
+    if (this.config.tenantS3) {
+      await deleteTenantObjects({ ...this.config.tenantS3, prefix: tenantPrefix(registry.id) });
+    }
     if (registry.secrets) {
       await this.databases.drop(registry.secrets.databaseName, registry.secrets.databaseRole);
     }
@@ -241,7 +246,7 @@ export class RegistryLifecycle implements OnApplicationBootstrap {
         adminPassword: secrets.adminPassword,
         signingKeyPem: secrets.signingKeyPem,
         // On Kubernetes, one bucket with a prefix per tenant (by id: never reused).
-        s3: s3 ? { ...s3, prefix: `tenants/${registry.id}` } : undefined,
+        s3: s3 ? { ...s3, prefix: tenantPrefix(registry.id) } : undefined,
       },
     };
   }
