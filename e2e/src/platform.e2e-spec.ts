@@ -265,6 +265,11 @@ describe('platform: control plane, local runtime, quotas, billing', { timeout: T
       TENANT_ENV_LOG_LEVEL: 'warn',
       TENANT_ENV_REGISTRY_GC_SCHEDULE: 'off',
       TENANT_ENV_REGISTRY_RETENTION_SCHEDULE: 'off',
+      // Lifecycle jobs on BullMQ when the test run has Redis (npm test starts one), the
+      // in-process queue otherwise.
+      ...(process.env.REDIS_URL
+        ? { REDIS_URL: process.env.REDIS_URL, BERTH_QUEUE_PREFIX: `berth:e2e:${randomId()}` }
+        : {}),
     };
     platform = await start();
     api = new Api(platform.url);
@@ -640,6 +645,26 @@ describe('platform: control plane, local runtime, quotas, billing', { timeout: T
     const a = (await refresh(owner, 'acme', 'acme-a')).registry as Json;
     assert.equal(a.writeBlocked, false);
     await push(await image(1), hostA, 'app/six:v1', credsA);
+  });
+
+  it('suspend stops the data plane and keeps its data; resume brings it back', async () => {
+    const carol = await api.login('carol@example.com', 'carol-password-1');
+    const host = (await registry(carol, 'globex', 'globex-b')).host as string;
+    await carol.ok('POST', '/api/v1/orgs/globex/registries/globex-b/suspend');
+    await waitFor('the data plane to stop', async () => {
+      const res = await fetch(`http://${host}/v2/`).catch(() => undefined);
+      return res === undefined ? true : undefined;
+    });
+    await carol.ok('POST', '/api/v1/orgs/globex/registries/globex-b/resume');
+    await waitState(carol, 'globex', 'globex-b', 'ready');
+    const issued = await credentials(carol, 'globex', 'globex-b');
+    await skopeo([
+      'inspect',
+      '--tls-verify=false',
+      '--creds',
+      `${String(issued.username)}:${String(issued.password)}`,
+      `docker://${host}/secret/b:v1`,
+    ]);
   });
 
   it('delete: the registry, its process, storage, database and credentials are gone', async () => {
