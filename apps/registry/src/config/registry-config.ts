@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
+import { ConfigError, EnvReader, maskUrl, type Env } from '@berth/env-config';
 
 export type StorageDriverKind = 'filesystem' | 's3';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -85,12 +86,7 @@ export interface RegistryConfig {
   auth: AuthConfig;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 const LOG_LEVELS: readonly LogLevel[] = [
   'fatal',
@@ -108,75 +104,8 @@ const SECRET_KEYS = new Set([
   'REGISTRY_SIGNING_KEY',
 ]);
 
-type Env = Record<string, string | undefined>;
-
-/** Collects every problem instead of stopping at the first, so one start-up shows them all. */
-class EnvReader {
-  readonly problems: string[] = [];
-
-  constructor(private readonly env: Env) {}
-
-  string(key: string): string | undefined {
-    const value = this.env[key];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  }
-
-  int(key: string, fallback: number, min: number, max: number): number {
-    const raw = this.string(key);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw)) {
-      this.problems.push(
-        `${key}=${this.show(key, raw)} is not a whole number (expected ${min}..${max})`,
-      );
-      return fallback;
-    }
-    const value = Number(raw);
-    if (value < min || value > max) {
-      this.problems.push(`${key}=${raw} is out of range (expected ${min}..${max})`);
-      return fallback;
-    }
-    return value;
-  }
-
-  bool(key: string, fallback: boolean): boolean {
-    const raw = this.string(key);
-    if (raw === undefined) return fallback;
-    const lower = raw.toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
-    if (['0', 'false', 'no', 'off'].includes(lower)) return false;
-    this.problems.push(`${key}=${this.show(key, raw)} is not a boolean (use true or false)`);
-    return fallback;
-  }
-
-  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
-    const raw = this.string(key);
-    if (raw === undefined) return fallback;
-    if ((allowed as readonly string[]).includes(raw)) return raw as T;
-    this.problems.push(`${key}=${this.show(key, raw)} is not one of: ${allowed.join(', ')}`);
-    return fallback;
-  }
-
-  url(key: string, protocols: readonly string[]): string | undefined {
-    const raw = this.string(key);
-    if (raw === undefined) return undefined;
-    try {
-      const parsed = new URL(raw);
-      if (!protocols.includes(parsed.protocol)) {
-        this.problems.push(`${key} must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
-      }
-    } catch {
-      this.problems.push(`${key}=${this.show(key, raw)} is not a valid URL`);
-    }
-    return raw;
-  }
-
-  private show(key: string, raw: string): string {
-    return SECRET_KEYS.has(key) ? '<redacted>' : JSON.stringify(raw);
-  }
-}
-
 export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfig {
-  const r = new EnvReader(env);
+  const r = new EnvReader(env, SECRET_KEYS);
   const host = r.string('HOST') ?? '127.0.0.1';
   const port = r.int('PORT', 5000, 0, 65535);
   const dataDirRaw = r.string('DATA_DIR') ?? './data';
@@ -264,7 +193,7 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
       'REGISTRY_ADMIN_USER must be 1-64 of a-z 0-9 . _ - starting with a letter or digit',
     );
   }
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  r.done();
   return config;
 }
 
@@ -324,14 +253,4 @@ export function describeConfig(config: RegistryConfig): Record<string, unknown> 
       ? { ...config.s3, secretAccessKey: config.s3.secretAccessKey ? '<redacted>' : undefined }
       : undefined,
   };
-}
-
-function maskUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.password) u.password = '<redacted>';
-    return u.toString();
-  } catch {
-    return '<redacted>';
-  }
 }
