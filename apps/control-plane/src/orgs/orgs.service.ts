@@ -65,52 +65,33 @@ export class OrgsService {
         `INSERT INTO memberships (org_id, account_id, role) VALUES ($1, $2, 'owner')`,
         [id, actor.accountId],
       );
-      return {
-        id,
-        slug: row.slug,
-        name: row.name,
-        createdAt: row.created_at.toISOString(),
-        role: 'owner',
-      };
+      return toOrganisation(row, 'owner');
     });
   }
 
   /** The organisations the account belongs to. */
   async listFor(actor: Actor, page: PageRequest): Promise<Page<Organisation>> {
-    const rows: { id: string; slug: string; name: string; created_at: Date; role: OrgRole }[] =
-      await this.db.query(
-        `SELECT o.id, o.slug, o.name, o.created_at, m.role FROM organisations o
+    const rows: (OrgRow & { role: OrgRole })[] = await this.db.query(
+      `SELECT o.id, o.slug, o.name, o.created_at, m.role FROM organisations o
            JOIN memberships m ON m.org_id = o.id AND m.account_id = $1
           WHERE ($2::text IS NULL OR o.slug > $2) ORDER BY o.slug LIMIT $3`,
-        [actor.accountId, page.after, page.limit + 1],
-      );
+      [actor.accountId, page.after, page.limit + 1],
+    );
     return toPage(
-      rows.map((r) => ({
-        id: r.id,
-        slug: r.slug,
-        name: r.name,
-        createdAt: r.created_at.toISOString(),
-        role: r.role,
-      })),
+      rows.map((r) => toOrganisation(r, r.role)),
       page,
       (o) => o.slug,
     );
   }
 
   async get(scope: OrgScope): Promise<Organisation> {
-    const rows: { id: string; slug: string; name: string; created_at: Date }[] =
-      await this.db.query('SELECT id, slug, name, created_at FROM organisations WHERE id = $1', [
-        scope.orgId,
-      ]);
+    const rows: OrgRow[] = await this.db.query(
+      'SELECT id, slug, name, created_at FROM organisations WHERE id = $1',
+      [scope.orgId],
+    );
     const row = rows[0];
     if (!row) throw problems.notFound(`organisation ${scope.slug}`);
-    return {
-      id: row.id,
-      slug: row.slug,
-      name: row.name,
-      createdAt: row.created_at.toISOString(),
-      role: scope.role,
-    };
+    return toOrganisation(row, scope.role);
   }
 
   async rename(scope: OrgScope, name: string): Promise<Organisation> {
@@ -134,30 +115,21 @@ export class OrgsService {
   }
 
   async members(scope: OrgScope, page: PageRequest): Promise<Page<Member>> {
-    const rows: {
-      account_id: string;
-      email: string;
-      name: string;
-      role: OrgRole;
-      created_at: Date;
-    }[] = await this.db.query(
-      `SELECT m.account_id, a.email, a.name, m.role, m.created_at FROM memberships m
-           JOIN accounts a ON a.id = m.account_id
-          WHERE m.org_id = $1 AND ($2::text IS NULL OR a.email > $2)
+    const rows: MemberRow[] = await this.db.query(
+      `${MEMBER_SELECT} WHERE m.org_id = $1 AND ($2::text IS NULL OR a.email > $2)
           ORDER BY a.email LIMIT $3`,
       [scope.orgId, page.after, page.limit + 1],
     );
-    return toPage(
-      rows.map((r) => ({
-        accountId: r.account_id,
-        email: r.email,
-        name: r.name,
-        role: r.role,
-        joinedAt: r.created_at.toISOString(),
-      })),
-      page,
-      (m) => m.email,
+    return toPage(rows.map(toMember), page, (m) => m.email);
+  }
+
+  private async member(scope: OrgScope, accountId: string): Promise<Member> {
+    const rows: MemberRow[] = await this.db.query(
+      `${MEMBER_SELECT} WHERE m.org_id = $1 AND m.account_id::text = $2`,
+      [scope.orgId, accountId],
     );
+    if (!rows[0]) throw problems.notFound('member');
+    return toMember(rows[0]);
   }
 
   async changeRole(scope: OrgScope, accountId: string, role: OrgRole): Promise<Member> {
@@ -173,11 +145,7 @@ export class OrgsService {
       ]);
     });
     await this.events.changed(scope.orgId);
-    const member = (await this.members(scope, { limit: 500, after: null })).items.find(
-      (m) => m.accountId === accountId,
-    );
-    if (!member) throw problems.notFound('member');
-    return member;
+    return this.member(scope, accountId);
   }
 
   /** Removes a member (or lets a member leave); their registry access ends at once. */
@@ -270,13 +238,7 @@ export class OrgsService {
          ON CONFLICT (org_id, account_id) DO UPDATE SET role = EXCLUDED.role`,
         [row.org_id, actor.accountId, row.role],
       );
-      return {
-        id: row.org_id,
-        slug: row.slug,
-        name: row.name,
-        createdAt: row.created_at.toISOString(),
-        role: row.role,
-      };
+      return toOrganisation({ ...row, id: row.org_id }, row.role);
     });
     await this.events.changed(org.id);
     return org;
@@ -339,6 +301,44 @@ export class OrgsService {
       );
     }
   }
+}
+
+const MEMBER_SELECT = `SELECT m.account_id, a.email, a.name, m.role, m.created_at
+  FROM memberships m JOIN accounts a ON a.id = m.account_id`;
+
+interface MemberRow {
+  account_id: string;
+  email: string;
+  name: string;
+  role: OrgRole;
+  created_at: Date;
+}
+
+function toMember(r: MemberRow): Member {
+  return {
+    accountId: r.account_id,
+    email: r.email,
+    name: r.name,
+    role: r.role,
+    joinedAt: r.created_at.toISOString(),
+  };
+}
+
+interface OrgRow {
+  id: string;
+  slug: string;
+  name: string;
+  created_at: Date;
+}
+
+function toOrganisation(row: OrgRow, role: OrgRole): Organisation {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    createdAt: row.created_at.toISOString(),
+    role,
+  };
 }
 
 interface InvitationRow {

@@ -11,6 +11,7 @@ import { RegistriesService } from './registries.service';
 import { RegistryLifecycle } from './registry-lifecycle';
 import { RegistryStore } from './registry.store';
 import { DATABASE_PROVISIONER } from './registry.tokens';
+import { QuotaGates } from './quota-gates';
 import { UsageMonitor } from './usage-monitor.service';
 
 /** Registries (tenants): lifecycle, quotas and usage, members, credentials. */
@@ -25,6 +26,7 @@ import { UsageMonitor } from './usage-monitor.service';
     MemberSyncService,
     CredentialsService,
     UsageMonitor,
+    QuotaGates,
     {
       provide: DATABASE_PROVISIONER,
       inject: [CONTROL_PLANE_CONFIG],

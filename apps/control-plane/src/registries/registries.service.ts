@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QueueService } from '@berth/queue';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { DataSource } from 'typeorm';
 import { toPage, type Page, type PageRequest } from '../common/pagination';
 import { problems } from '../common/problem';
 import { CONTROL_PLANE_CONFIG } from '../config/config.tokens';
 import type { ControlPlaneConfig } from '../config/control-plane-config';
 import type { OrgScope } from '../orgs/org-scope';
+import { allocatePort } from '../runtime/local/port-allocator';
 import { TiersService } from '../tiers/tiers.service';
 import { reconcileRegistryJob } from './registry-jobs';
 import { switchTierPeriod } from './tier-periods';
@@ -217,25 +217,15 @@ export class RegistriesService {
 
   /** A free port of the local runtime's range, not used by another registry. */
   private async allocatePort(): Promise<number> {
-    const used = await this.store.usedPorts();
-    for (
-      let port = this.config.local.portRangeStart;
-      port <= this.config.local.portRangeEnd;
-      port++
-    ) {
-      if (used.has(port)) continue;
-      if (await bindable(this.config.local.bindHost, port)) return port;
+    const { portRangeStart: start, portRangeEnd: end, bindHost } = this.config.local;
+    try {
+      return await allocatePort(await this.store.usedPorts(), { start, end }, bindHost);
+    } catch (err) {
+      throw problems.unavailable(
+        `no free port left for another registry on this machine (${err instanceof Error ? err.message : String(err)})`,
+      );
     }
-    throw problems.unavailable('no free port left for another registry on this machine');
   }
-}
-
-function bindable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }
 
 /** Fresh secrets for a tenant: nothing shared with any other. */

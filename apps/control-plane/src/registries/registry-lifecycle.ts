@@ -10,7 +10,7 @@ import { TiersService } from '../tiers/tiers.service';
 import type { DatabaseProvisioner } from './database-provisioner';
 import { DataPlanes } from './data-planes';
 import { MemberSyncService } from './member-sync.service';
-import { writeGateFor } from './quota-policy';
+import { QuotaGates } from './quota-gates';
 import { reconcileRegistryJob, syncMembersJob } from './registry-jobs';
 import { RegistryStore } from './registry.store';
 import { DATABASE_PROVISIONER } from './registry.tokens';
@@ -35,6 +35,7 @@ export class RegistryLifecycle implements OnApplicationBootstrap {
     private readonly tiers: TiersService,
     private readonly planes: DataPlanes,
     private readonly members: MemberSyncService,
+    private readonly gates: QuotaGates,
     private readonly notifications: NotificationsService,
     private readonly queue: QueueService,
     membershipEvents: MembershipEvents,
@@ -138,20 +139,8 @@ export class RegistryLifecycle implements OnApplicationBootstrap {
       adminUrl: endpoints.adminUrl,
     };
     await this.waitReady(withEndpoints, job);
-    const tier = await this.tiers.get(registry.tier);
     const client = this.planes.client(withEndpoints);
-    const gate = await client.setWriteGate(
-      writeGateFor({
-        policy: registry.quotaPolicy,
-        diskBytes: tier.diskBytes,
-        hasLargerTier: (await this.tiers.next(registry.tier)) !== null,
-        maintenanceMessage: registry.maintenanceMessage,
-        thresholds: {
-          blockPercent: this.config.quotaBlockPercent,
-          resumePercent: this.config.quotaResumePercent,
-        },
-      }),
-    );
+    const gate = await client.setWriteGate(await this.gates.desired(registry));
     await this.members.syncRegistry(withEndpoints);
     await this.store.update(registry.id, {
       state: 'ready',

@@ -14,7 +14,8 @@ import type { ControlPlaneConfig } from '../config/control-plane-config';
 import { NotificationsService } from '../notifications/notifications.service';
 import { TiersService } from '../tiers/tiers.service';
 import { DataPlanes } from './data-planes';
-import { upgradeDue, writeGateFor } from './quota-policy';
+import { QuotaGates } from './quota-gates';
+import { upgradeDue } from './quota-policy';
 import { reconcileRegistryJob } from './registry-jobs';
 import { RegistryStore } from './registry.store';
 import { switchTierPeriod } from './tier-periods';
@@ -39,6 +40,7 @@ export class UsageMonitor implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly planes: DataPlanes,
     private readonly tiers: TiersService,
     private readonly notifications: NotificationsService,
+    private readonly gates: QuotaGates,
     private readonly queue: QueueService,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
@@ -87,34 +89,11 @@ export class UsageMonitor implements OnApplicationBootstrap, OnApplicationShutdo
          SET max_bytes = GREATEST(registry_usage_hourly.max_bytes, EXCLUDED.max_bytes)`,
       [registry.id, usage.totalBytes],
     );
-    const tier = await this.tiers.get(registry.tier);
-    const next = await this.tiers.next(registry.tier);
-    const thresholds = {
-      blockPercent: this.config.quotaBlockPercent,
-      resumePercent: this.config.quotaResumePercent,
-    };
-    let current = registry;
-    if (
-      next &&
-      upgradeDue({
-        policy: registry.quotaPolicy,
-        usedBytes: usage.totalBytes,
-        diskBytes: tier.diskBytes,
-        hasLargerTier: true,
-        thresholds,
-      })
-    ) {
-      await this.promote(registry, tier.name, next.name, usage.totalBytes, tier.diskBytes);
-      current = { ...registry, tier: next.name };
-    }
-    const currentTier = current.tier === tier.name ? tier : (next ?? tier);
-    const desired = writeGateFor({
-      policy: current.quotaPolicy,
-      diskBytes: currentTier.diskBytes,
-      hasLargerTier: (await this.tiers.next(current.tier)) !== null,
-      maintenanceMessage: current.maintenanceMessage,
-      thresholds,
-    });
+    const current =
+      registry.quotaPolicy === 'auto_upgrade'
+        ? await this.upgradeIfDue(registry, usage.totalBytes)
+        : registry;
+    const desired = await this.gates.desired(current);
     if (
       JSON.stringify({ quota: status.quota, maintenance: status.maintenance }) !==
       JSON.stringify(desired)
@@ -136,6 +115,23 @@ export class UsageMonitor implements OnApplicationBootstrap, OnApplicationShutdo
     }
     await this.collectEgress(current);
     return status;
+  }
+
+  /** An auto_upgrade registry at 90 % of its tier moves to the next one (returned). */
+  private async upgradeIfDue(registry: RegistryRecord, usedBytes: number): Promise<RegistryRecord> {
+    const next = await this.tiers.next(registry.tier);
+    if (!next) return registry;
+    const tier = await this.tiers.get(registry.tier);
+    const due = upgradeDue({
+      policy: registry.quotaPolicy,
+      usedBytes,
+      diskBytes: tier.diskBytes,
+      hasLargerTier: true,
+      thresholds: this.gates.thresholds,
+    });
+    if (!due) return registry;
+    await this.promote(registry, tier.name, next.name, usedBytes, tier.diskBytes);
+    return { ...registry, tier: next.name };
   }
 
   /** The next tier from this hour: tier period closed and opened in one transaction. */
