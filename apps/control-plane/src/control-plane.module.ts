@@ -1,7 +1,7 @@
-import { Global, Logger, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { InProcessQueueDriver, QueueModule, createBullmqQueueDriver } from '@berth/queue';
+import { QueueModule, createQueueDriver } from '@berth/queue';
 import { BillingModule } from './billing/billing.module';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { ProblemFilter } from './common/problem';
@@ -51,17 +51,11 @@ export class ControlPlaneModule {
         }),
         QueueModule.forRootAsync({
           useFactory: async () => {
-            const logger = new Logger('Queue');
-            const onError = (error: unknown): void =>
-              logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
             return {
-              driver: config.redisUrl
-                ? await createBullmqQueueDriver({
-                    url: config.redisUrl,
-                    prefix: config.queuePrefix,
-                    onError,
-                  })
-                : new InProcessQueueDriver({ onError }),
+              driver: await createQueueDriver({
+                redisUrl: config.redisUrl,
+                prefix: config.queuePrefix,
+              }),
               jobs: CONTROL_PLANE_JOBS,
               role: 'all',
             };

@@ -1,5 +1,5 @@
-import { Logger, Module } from '@nestjs/common';
-import { InProcessQueueDriver, QueueModule, createBullmqQueueDriver } from '@berth/queue';
+import { Module } from '@nestjs/common';
+import { QueueModule, createQueueDriver } from '@berth/queue';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import { RetentionModule } from '../retention/retention.module';
 import type { RegistryConfig } from '../config/registry-config';
@@ -18,19 +18,11 @@ import { REGISTRY_JOBS } from './registry-jobs';
     QueueModule.forRootAsync({
       inject: [REGISTRY_CONFIG],
       useFactory: async (config: RegistryConfig) => {
-        // Errors with no caller to go to (a scheduled run that failed to enqueue, a lost Redis
-        // connection) go to the structured log.
-        const logger = new Logger('Queue');
-        const onError = (error: unknown): void =>
-          logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
         return {
-          driver: config.redisUrl
-            ? await createBullmqQueueDriver({
-                url: config.redisUrl,
-                prefix: config.queuePrefix,
-                onError,
-              })
-            : new InProcessQueueDriver({ onError }),
+          driver: await createQueueDriver({
+            redisUrl: config.redisUrl,
+            prefix: config.queuePrefix,
+          }),
           jobs: REGISTRY_JOBS,
           role: config.redisUrl ? config.queueRole : 'all',
         };
