@@ -226,6 +226,25 @@ describe('platform: control plane, local runtime, quotas, billing', { timeout: T
     );
   }
 
+  /** Pulls `ref` into a fresh `dir:` copy; returns its directory. */
+  async function pull(
+    host: string,
+    ref: string,
+    creds: { username: string; password: string },
+  ): Promise<string> {
+    const dir = join(work, `pull-${randomId()}`);
+    await skopeo([
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      '--src-creds',
+      `${creds.username}:${creds.password}`,
+      `docker://${host}/${ref}`,
+      `dir:${dir}`,
+    ]);
+    return dir;
+  }
+
   async function credentials(org: Api, orgSlug: string, name: string): Promise<Json> {
     return org.ok('POST', `/api/v1/orgs/${orgSlug}/registries/${name}/credentials`, {
       kind: 'user',
@@ -434,16 +453,7 @@ describe('platform: control plane, local runtime, quotas, billing', { timeout: T
     const refused = await push(await image(1), hostA, 'app/three:v1', credsA, true);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /503|quota/i);
-    const pulled = join(work, `pull-${randomId()}`);
-    await skopeo([
-      'copy',
-      '--quiet',
-      '--src-tls-verify=false',
-      '--src-creds',
-      `${credsA.username}:${credsA.password}`,
-      `docker://${hostA}/app/one:v1`,
-      `dir:${pulled}`,
-    ]);
+    const pulled = await pull(hostA, 'app/one:v1', credsA);
     assert.ok(existsSync(join(pulled, 'manifest.json')), 'pulls keep working while blocked');
 
     // Delete the second image (or what of it arrived) and collect garbage: usage falls
@@ -705,15 +715,7 @@ describe('platform: control plane, local runtime, quotas, billing', { timeout: T
       const res = await fetch(`http://${hostA}/v2/`).catch(() => undefined);
       return res?.status === 401 ? true : undefined;
     });
-    const pulled = join(work, `pull-${randomId()}`);
-    await skopeo([
-      'copy',
-      '--quiet',
-      '--src-tls-verify=false',
-      '--src-creds',
-      `${credsA.username}:${credsA.password}`,
-      `docker://${hostA}/app/one:v1`,
-      `dir:${pulled}`,
-    ]);
+    const pulled = await pull(hostA, 'app/one:v1', credsA);
+    assert.ok(existsSync(join(pulled, 'manifest.json')), 'content survived the restart');
   });
 });
