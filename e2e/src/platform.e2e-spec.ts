@@ -10,10 +10,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
+import { freePort } from './harness';
 import {
   makeTempDir,
   randomId,
@@ -30,18 +30,6 @@ const TIMEOUT = 15 * 60_000;
 const ADMIN_EMAIL = 'operator@example.com';
 const ADMIN_PASSWORD = 'operator-password-1';
 const MB = 1_000_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Platform {
   url: string;
