@@ -1,4 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, EnvReader, maskUrl, type Env } from '@berth/env-config';
 
@@ -65,6 +66,8 @@ export interface RegistryConfig {
   maxManifestBytes: number;
   /** How long another process's tag or manifest change may take to show here (0: no cache). */
   manifestCacheMs: number;
+  /** Worker threads that hash uploads (0: hash on the event loop). */
+  hashWorkers: number;
   /** Page size of `_catalog` when the client gives none, and the most either listing returns. */
   catalogDefaultPageSize: number;
   listMaxPageSize: number;
@@ -151,6 +154,7 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     sparseManifests: r.bool('REGISTRY_SPARSE_MANIFESTS', false),
     maxManifestBytes: r.int('REGISTRY_MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     manifestCacheMs: r.int('REGISTRY_MANIFEST_CACHE_MS', 1000, 0, 60_000),
+    hashWorkers: r.int('REGISTRY_HASH_WORKERS', defaultHashWorkers(), 0, 16),
     catalogDefaultPageSize: r.int('REGISTRY_CATALOG_PAGE_SIZE', 1000, 1, 100_000),
     listMaxPageSize: r.int('REGISTRY_LIST_MAX_PAGE_SIZE', 10_000, 1, 1_000_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -253,4 +257,9 @@ export function describeConfig(config: RegistryConfig): Record<string, unknown> 
       ? { ...config.s3, secretAccessKey: config.s3.secretAccessKey ? '<redacted>' : undefined }
       : undefined,
   };
+}
+
+/** One hash worker per spare core, at most 2; none on a single core. */
+function defaultHashWorkers(): number {
+  return Math.max(0, Math.min(2, availableParallelism() - 1));
 }

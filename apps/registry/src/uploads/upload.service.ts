@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { OciError, OciErrorCode, parseDigest, type Digest } from '@berth/oci';
@@ -10,6 +10,7 @@ import { STORAGE_DRIVER } from '../storage/storage.module';
 import { UsageService } from '../usage/usage.service';
 import { WriteGateService } from '../write-gate/write-gate.service';
 import { BodyLengthError, HashingStream } from './hashing-stream';
+import { HashPool, type Hasher } from './hashing/hash-pool';
 import { KeyedMutex } from './keyed-mutex';
 
 export interface UploadState {
@@ -28,7 +29,7 @@ export interface ChunkOptions {
 
 interface RunningHash {
   offset: number;
-  hash: Hash;
+  hasher: Hasher;
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -36,7 +37,8 @@ const MAX_RUNNING_HASHES = 10_000;
 
 /**
  * Blob upload sessions (monolithic, chunked and streamed). Bytes are hashed while they
- * stream; the running SHA-256 of each open upload is kept in memory between chunks and, when
+ * stream, on a worker thread of `HashPool` for all but small bodies; the running SHA-256 of
+ * each open upload is kept (in that worker) between chunks and, when
  * it is missing (another process took an earlier chunk, or the digest is sha512), the
  * upload is hashed again from storage before it is committed. Nothing becomes visible until
  * the digest is verified: the bytes are moved into place, then the metadata is written.
@@ -59,6 +61,7 @@ export class UploadService {
     private readonly metrics: MetricsService,
     private readonly gate: WriteGateService,
     private readonly usage: UsageService,
+    private readonly hashers: HashPool,
   ) {}
 
   async start(repository: string): Promise<UploadState> {
@@ -112,10 +115,15 @@ export class UploadService {
       let upload = await this.status(repository, id);
       if (body) upload = await this.appendLocked(upload, body, options);
       const running = this.hashes.get(id);
-      const actual =
-        digest.algorithm === 'sha256' && running && running.offset === upload.size
-          ? `sha256:${running.hash.copy().digest('hex')}`
-          : await this.rehash(id, digest);
+      let actual: string | undefined;
+      if (digest.algorithm === 'sha256' && running && running.offset === upload.size) {
+        // A failed worker loses the state; the bytes in storage are still there to hash.
+        actual = await running.hasher.digest().then(
+          (hex) => `sha256:${hex}`,
+          () => undefined,
+        );
+      }
+      actual ??= await this.rehash(id, digest);
       if (actual !== digest.value) {
         await this.discard(id, upload.size);
         throw new OciError(
@@ -125,7 +133,7 @@ export class UploadService {
       }
       await this.commit(id, repository, digest.value, upload.size);
       await this.removeRow(id, upload.size);
-      this.hashes.delete(id);
+      this.forgetHash(id);
       return { digest: digest.value, size: upload.size };
     });
   }
@@ -141,11 +149,12 @@ export class UploadService {
     await this.gate.assertWritable();
     const id = randomUUID();
     await this.storage.createUpload(id);
+    const hasher = this.hashers.create(digest.algorithm, contentLength);
     try {
-      const hashing = new HashingStream(createHash(digest.algorithm), contentLength);
+      const hashing = new HashingStream(hasher, contentLength);
       const size = await this.storage.writeUpload(id, 0, pipeline(body, hashing, noop));
       this.metrics.bytesReceived(hashing.bytes);
-      const actual = `${digest.algorithm}:${hashing.hash.digest('hex')}`;
+      const actual = `${digest.algorithm}:${await hasher.digest()}`;
       if (actual !== digest.value) {
         throw new OciError(
           OciErrorCode.DIGEST_INVALID,
@@ -157,6 +166,8 @@ export class UploadService {
     } catch (err) {
       await this.storage.deleteUpload(id).catch(noop);
       throw mapBodyError(err);
+    } finally {
+      hasher.dispose();
     }
   }
 
@@ -185,16 +196,22 @@ export class UploadService {
       }
       expected = rangeLength;
     }
+    // The running hash goes on from where the last chunk left it (on a copy, so that a failed
+    // chunk leaves it as it was). Without one, hashing this chunk alone would be useless: the
+    // upload is hashed from storage when it completes.
     const running = this.hashes.get(upload.id);
-    const continues =
-      upload.size === 0 || (running !== undefined && running.offset === upload.size);
-    const hash =
-      running && running.offset === upload.size ? running.hash.copy() : createHash('sha256');
-    const hashing = new HashingStream(hash, expected);
+    const hasher =
+      running && running.offset === upload.size
+        ? running.hasher.copy()
+        : upload.size === 0
+          ? this.hashers.create('sha256', expected)
+          : undefined;
+    const hashing = new HashingStream(hasher, expected);
     let size: number;
     try {
       size = await this.storage.writeUpload(upload.id, upload.size, pipeline(body, hashing, noop));
     } catch (err) {
+      hasher?.dispose();
       throw mapBodyError(err);
     }
     this.metrics.bytesReceived(hashing.bytes);
@@ -203,16 +220,20 @@ export class UploadService {
       upload.id,
     ]);
     this.usage.uploadGrew(size - upload.size);
-    if (continues) this.rememberHash(upload.id, { offset: size, hash: hashing.hash });
-    else this.hashes.delete(upload.id);
+    if (hasher) this.rememberHash(upload.id, { offset: size, hasher });
+    else this.forgetHash(upload.id);
     return { ...upload, size };
   }
 
   private async rehash(id: string, digest: Digest): Promise<string> {
-    const hash = createHash(digest.algorithm);
-    const content = await this.storage.readUpload(id);
-    for await (const chunk of content) hash.update(chunk as Buffer);
-    return `${digest.algorithm}:${hash.digest('hex')}`;
+    const hasher = this.hashers.create(digest.algorithm);
+    try {
+      const content = await this.storage.readUpload(id);
+      for await (const chunk of content) await hasher.update(chunk as Buffer);
+      return `${digest.algorithm}:${await hasher.digest()}`;
+    } finally {
+      hasher.dispose();
+    }
   }
 
   private async commit(
@@ -237,7 +258,7 @@ export class UploadService {
   }
 
   private async discard(id: string, size: number): Promise<void> {
-    this.hashes.delete(id);
+    this.forgetHash(id);
     await this.removeRow(id, size);
     await this.storage.deleteUpload(id);
   }
@@ -251,12 +272,17 @@ export class UploadService {
   }
 
   private rememberHash(id: string, running: RunningHash): void {
-    this.hashes.delete(id);
+    this.forgetHash(id);
     if (this.hashes.size >= MAX_RUNNING_HASHES) {
       const oldest = this.hashes.keys().next().value;
-      if (oldest !== undefined) this.hashes.delete(oldest);
+      if (oldest !== undefined) this.forgetHash(oldest);
     }
     this.hashes.set(id, running);
+  }
+
+  private forgetHash(id: string): void {
+    this.hashes.get(id)?.hasher.dispose();
+    this.hashes.delete(id);
   }
 }
 
