@@ -83,29 +83,34 @@ export class BlobService {
   /**
    * Records a verified blob (its bytes already committed to storage) and links it to the
    * repository. Storage first, metadata second: a crash in between leaves unreferenced bytes
-   * for garbage collection, never a row pointing at missing bytes. Returns whether the blob
-   * is new to the registry (its bytes now count towards storage usage).
+   * for garbage collection, never a row pointing at missing bytes. `created` tells whether the
+   * blob is new to the registry (its bytes now count towards storage usage). With `uploadId`,
+   * the upload session's row ends in the same transaction (`uploadEnded`: it was still there).
+   *
+   * Four round trips: BEGIN, one statement for the blob row (with the `gc_pending` mark), one
+   * for the link (with the upload row), COMMIT; the repository id is cached.
    */
   async link(
     repository: string,
     digest: string,
     size: number,
     storeBytes: () => Promise<void>,
-  ): Promise<boolean> {
+    uploadId?: string,
+  ): Promise<{ created: boolean; uploadEnded: boolean }> {
     return this.db.transaction(async (manager) => {
       // Creates the row or locks the existing one (a no-op update takes the row lock).
       // `xmax = 0` holds for a row this statement inserted, not for one it updated.
+      // A blob marked for collection is revived by these new bytes.
       const rows: { created: boolean }[] = await manager.query(
-        `INSERT INTO blobs (digest, size) VALUES ($1, $2)
+        `WITH revived AS (DELETE FROM gc_pending WHERE digest = $1)
+         INSERT INTO blobs (digest, size) VALUES ($1, $2)
          ON CONFLICT (digest) DO UPDATE SET size = blobs.size
          RETURNING (xmax = 0) AS created`,
         [digest, size],
       );
-      // A blob marked for collection is revived by these new bytes.
-      await manager.query('DELETE FROM gc_pending WHERE digest = $1', [digest]);
       await storeBytes();
-      await this.linkExisting(manager, repository, digest);
-      return rows[0]?.created === true;
+      const uploadEnded = await this.linkExisting(manager, repository, digest, uploadId);
+      return { created: rows[0]?.created === true, uploadEnded };
     });
   }
 
@@ -164,16 +169,21 @@ export class BlobService {
     });
   }
 
+  /** Links the blob; with `uploadId`, also deletes that upload row and tells whether it did. */
   private async linkExisting(
     manager: EntityManager,
     repository: string,
     digest: string,
-  ): Promise<void> {
+    uploadId?: string,
+  ): Promise<boolean> {
     const repositoryId = await this.repositories.ensure(repository, manager);
-    await manager.query(
-      `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
-       ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now()`,
-      [repositoryId, digest],
+    const rows: { ended: boolean }[] = await manager.query(
+      `WITH ended AS (DELETE FROM uploads WHERE id = $3 RETURNING 1)
+       INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
+       ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now()
+       RETURNING EXISTS (SELECT 1 FROM ended) AS ended`,
+      [repositoryId, digest, uploadId ?? null],
     );
+    return rows[0]?.ended === true;
   }
 }

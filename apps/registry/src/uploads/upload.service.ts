@@ -113,29 +113,44 @@ export class UploadService {
     if (body) await this.gate.assertWritable();
     return this.mutex.run(id, async () => {
       let upload = await this.status(repository, id);
-      if (body) upload = await this.appendLocked(upload, body, options);
-      const running = this.hashes.get(id);
-      let actual: string | undefined;
-      if (digest.algorithm === 'sha256' && running && running.offset === upload.size) {
-        // A failed worker loses the state; the bytes in storage are still there to hash.
-        actual = await running.hasher.digest().then(
-          (hex) => `sha256:${hex}`,
-          () => undefined,
-        );
+      // The final chunk's size is written to the row only if the upload does not end here.
+      const sizeRecorded = !body;
+      if (body) upload = await this.appendLocked(upload, body, options, { recordSize: false });
+      try {
+        return await this.verifyAndCommit(upload, digest);
+      } catch (err) {
+        // The upload lives on (a failed commit can be retried): its row must match storage.
+        if (!sizeRecorded) await this.recordSize(upload).catch(noop);
+        throw err;
       }
-      actual ??= await this.rehash(id, digest);
-      if (actual !== digest.value) {
-        await this.discard(id, upload.size);
-        throw new OciError(
-          OciErrorCode.DIGEST_INVALID,
-          `uploaded content has digest ${actual}, not ${digest.value}`,
-        );
-      }
-      await this.commit(id, repository, digest.value, upload.size);
-      await this.removeRow(id, upload.size);
-      this.forgetHash(id);
-      return { digest: digest.value, size: upload.size };
     });
+  }
+
+  /** Checks the digest (discarding the upload on a mismatch) and commits the blob. */
+  private async verifyAndCommit(upload: UploadState, digest: Digest): Promise<BlobInfo> {
+    const { id, repository } = upload;
+    const running = this.hashes.get(id);
+    let actual: string | undefined;
+    if (digest.algorithm === 'sha256' && running && running.offset === upload.size) {
+      // A failed worker loses the state; the bytes in storage are still there to hash.
+      actual = await running.hasher.digest().then(
+        (hex) => `sha256:${hex}`,
+        () => undefined,
+      );
+    }
+    actual ??= await this.rehash(id, digest);
+    if (actual !== digest.value) {
+      await this.discard(id, upload.size);
+      throw new OciError(
+        OciErrorCode.DIGEST_INVALID,
+        `uploaded content has digest ${actual}, not ${digest.value}`,
+      );
+    }
+    if (await this.commit(id, repository, digest.value, upload.size, id)) {
+      this.usage.uploadEnded(upload.size);
+    }
+    this.forgetHash(id);
+    return { digest: digest.value, size: upload.size };
   }
 
   /** POST with `?digest=`: the whole blob in one request, verified as it streams. */
@@ -182,6 +197,7 @@ export class UploadService {
     upload: UploadState,
     body: Readable,
     { range, contentLength }: ChunkOptions,
+    { recordSize } = { recordSize: true },
   ): Promise<UploadState> {
     let expected = contentLength;
     if (range) {
@@ -215,14 +231,18 @@ export class UploadService {
       throw mapBodyError(err);
     }
     this.metrics.bytesReceived(hashing.bytes);
-    await this.db.query('UPDATE uploads SET size = $1, updated_at = now() WHERE id = $2', [
-      size,
-      upload.id,
-    ]);
+    if (recordSize) await this.recordSize({ ...upload, size });
     this.usage.uploadGrew(size - upload.size);
     if (hasher) this.rememberHash(upload.id, { offset: size, hasher });
     else this.forgetHash(upload.id);
     return { ...upload, size };
+  }
+
+  private async recordSize(upload: UploadState): Promise<void> {
+    await this.db.query('UPDATE uploads SET size = $1, updated_at = now() WHERE id = $2', [
+      upload.size,
+      upload.id,
+    ]);
   }
 
   private async rehash(id: string, digest: Digest): Promise<string> {
@@ -236,25 +256,34 @@ export class UploadService {
     }
   }
 
+  /** Moves the bytes into place and links the blob; with `uploadRow`, ends that row too. */
   private async commit(
     id: string,
     repository: string,
     digest: string,
     size: number,
-  ): Promise<void> {
+    uploadRow?: string,
+  ): Promise<boolean> {
     const key = this.layout.blob(digest);
     // Under the blob's row lock, which garbage collection also takes before it deletes bytes:
     // either collection finished first (the bytes are gone and ours go in), or it waits and
     // then sees the new link.
-    const created = await this.blobs.link(repository, digest, size, async () => {
-      if ((await this.storage.stat(key)) !== undefined) {
-        // Same bytes already stored (another repository, or a concurrent push): keep those.
-        await this.storage.deleteUpload(id);
-      } else {
-        await this.storage.commitUpload(id, key);
-      }
-    });
+    const { created, uploadEnded } = await this.blobs.link(
+      repository,
+      digest,
+      size,
+      async () => {
+        if ((await this.storage.stat(key)) !== undefined) {
+          // Same bytes already stored (another repository, or a concurrent push): keep those.
+          await this.storage.deleteUpload(id);
+        } else {
+          await this.storage.commitUpload(id, key);
+        }
+      },
+      uploadRow,
+    );
     if (created) this.usage.blobStored(size);
+    return uploadEnded;
   }
 
   private async discard(id: string, size: number): Promise<void> {
