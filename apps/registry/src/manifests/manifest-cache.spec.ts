@@ -39,4 +39,22 @@ describe('manifest cache', () => {
     off.set('k', manifest, off.begin());
     assert.equal(off.get('k'), undefined);
   });
+
+  it('stays within its byte budget and skips manifests too large for it', () => {
+    const big = (n: number) => ({ ...manifest, content: Buffer.alloc(n) });
+    const cache = new ManifestCache(1000, 10_000, Date.now, 64 * 1024);
+    for (let i = 0; i < 100; i++) cache.set(`k${i}`, big(4096), cache.begin());
+    assert.ok(cache.size.bytes <= 64 * 1024, `${cache.size.bytes} bytes held`);
+    assert.ok(cache.size.entries > 5 && cache.size.entries < 16);
+    assert.equal(cache.get('k0'), undefined, 'the oldest entries went first');
+    assert.ok(cache.get('k99'));
+    cache.set('huge', big(9000), cache.begin());
+    assert.equal(cache.get('huge'), undefined, 'over an eighth of the budget: not cached');
+    cache.set('k99', big(4096), cache.begin());
+    const { bytes } = cache.size;
+    cache.set('k99', big(4096), cache.begin());
+    assert.equal(cache.size.bytes, bytes, 'replacing an entry does not count it twice');
+    cache.invalidate();
+    assert.deepEqual(cache.size, { entries: 0, bytes: 0 });
+  });
 });
