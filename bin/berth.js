@@ -16,10 +16,15 @@ if (!fs.existsSync(registryCli) || !fs.existsSync(platformCli)) {
 const { Command } = require(
   require.resolve('commander', { paths: [path.join(root, 'apps', 'control-plane')] }),
 );
-const program = new Command('berth')
-  .description('Berth: a managed OCI container registry platform')
-  .addCommand(require(platformCli).platformCommand())
-  .addCommand(require(registryCli).registryCommand());
+const program = new Command('berth').description(
+  'Berth: a managed OCI container registry platform',
+);
+// Each app's CLI loads that app's whole module graph (the control plane alone brings
+// class-validator, @nestjs/swagger and its own modules: ~400 modules, ~5 MiB of RSS), so a
+// sub-command loads only its own app; help and unknown commands load both.
+const wanted = process.argv[2];
+if (wanted !== 'registry') program.addCommand(require(platformCli).platformCommand());
+if (wanted !== 'platform') program.addCommand(require(registryCli).registryCommand());
 program.parseAsync(process.argv).catch((err) => {
   process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, loadRegistryConfig, type RegistryConfig } from './config/registry-config';
 import { GarbageCollector, type GcReport } from './gc/garbage-collector';
+import { tuneHeap } from './heap-tuning';
 import {
   createLogger,
   startRegistry,
@@ -120,7 +121,10 @@ async function operatorCommand(
 
 async function worker(): Promise<void> {
   const config = loadConfigOrExit({ REGISTRY_QUEUE_ROLE: 'worker' });
+  // For the long-running commands: V8's heap growing factor (see heap-tuning.ts).
+  const heapGrowingPercent = tuneHeap(config.heapGrowingPercent);
   const logger = createLogger(config);
+  logger.debug({ heapGrowingPercent }, 'V8 heap growing factor');
   if (!config.redisUrl)
     logger.warn('no REDIS_URL: this worker only runs jobs enqueued in its own process');
   const context = await startRegistryContext(config, logger);
@@ -191,7 +195,10 @@ async function serve(options: {
     // The quick start serves one person on one machine: no per-IP request limit.
     options.quickstart ? { REGISTRY_RATE_LIMIT_REQUESTS: '0' } : {},
   );
+  // For the long-running commands: V8's heap growing factor (see heap-tuning.ts).
+  const heapGrowingPercent = tuneHeap(config.heapGrowingPercent);
   const logger = createLogger(config);
+  logger.debug({ heapGrowingPercent }, 'V8 heap growing factor');
   let running;
   try {
     running = await startRegistry(config, logger);

@@ -2,6 +2,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, EnvReader, maskUrl, type Env } from '@berth/env-config';
+import { DEFAULT_HEAP_GROWING_PERCENT } from '../heap-tuning';
 
 export type StorageDriverKind = 'filesystem' | 's3';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -68,6 +69,8 @@ export interface RegistryConfig {
   manifestCacheMs: number;
   /** Worker threads that hash uploads (0: hash on the event loop). */
   hashWorkers: number;
+  /** V8 old-generation growth before a full GC, in percent (0: V8's default); see heap-tuning. */
+  heapGrowingPercent: number;
   /** Page size of `_catalog` when the client gives none, and the most either listing returns. */
   catalogDefaultPageSize: number;
   listMaxPageSize: number;
@@ -155,6 +158,12 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     maxManifestBytes: r.int('REGISTRY_MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     manifestCacheMs: r.int('REGISTRY_MANIFEST_CACHE_MS', 1000, 0, 60_000),
     hashWorkers: r.int('REGISTRY_HASH_WORKERS', defaultHashWorkers(), 0, 16),
+    heapGrowingPercent: r.int(
+      'REGISTRY_HEAP_GROWING_PERCENT',
+      DEFAULT_HEAP_GROWING_PERCENT,
+      0,
+      1000,
+    ),
     catalogDefaultPageSize: r.int('REGISTRY_CATALOG_PAGE_SIZE', 1000, 1, 100_000),
     listMaxPageSize: r.int('REGISTRY_LIST_MAX_PAGE_SIZE', 10_000, 1, 1_000_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
