@@ -186,15 +186,24 @@ export function buildRevision(ref: string, dest: string): string {
       const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { name?: string };
       if (pkg.name?.startsWith('@berth/'))
         symlinkSync(join(dest, group, name), join(modules, pkg.name));
+      // Dependencies npm could not hoist stay in the workspace's own node_modules.
+      const own = join(REPO_ROOT, group, name, 'node_modules');
+      if (existsSync(own) && !existsSync(join(dest, group, name, 'node_modules')))
+        symlinkSync(own, join(dest, group, name, 'node_modules'));
     }
   }
   for (const entry of readdirSync(join(REPO_ROOT, 'node_modules'))) {
     if (entry === '@berth') continue;
     symlinkSync(join(REPO_ROOT, 'node_modules', entry), join(modules, entry));
   }
+  // bin/berth.js needs every app built; revisions before the workspace-wide build config
+  // only had the registry.
+  const project = existsSync(join(dest, 'tsconfig.build.json'))
+    ? 'tsconfig.build.json'
+    : join('apps', 'registry', 'tsconfig.json');
   const tsc = spawnSync(
     join(REPO_ROOT, 'node_modules', '.bin', 'tsc'),
-    ['-b', join('apps', 'registry', 'tsconfig.json')],
+    ['-b', project],
     { cwd: dest, encoding: 'utf8', timeout: 600_000 },
   );
   if (tsc.status !== 0) throw new Error(`build of ${ref} failed:\n${tsc.stdout}${tsc.stderr}`);
@@ -203,6 +212,20 @@ export function buildRevision(ref: string, dest: string): string {
 
 const STRIPPED_ENV =
   /^(DATABASE_|S3_|STORAGE_|REGISTRY_|HOST$|PORT$|DATA_DIR$|LOG_LEVEL$|NODE_OPTIONS$)/;
+
+/**
+ * `BENCH_BERTH_ENV="REGISTRY_HASH_WORKERS=0 REGISTRY_HEAP_GROWING_PERCENT=0"`: settings for
+ * Berth in an experiment (the bench otherwise strips every REGISTRY_* variable it inherits).
+ */
+function berthEnvOverrides(): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const pair of (process.env.BENCH_BERTH_ENV ?? '').split(/\s+/).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_BERTH_ENV: expected NAME=value, got ${pair}`);
+    overrides[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return overrides;
+}
 
 export interface OursOptions {
   dataDir: string;
@@ -232,6 +255,7 @@ export async function startOurs(options: OursOptions): Promise<RunningServer> {
     REGISTRY_AUTH: 'none',
     REGISTRY_RATE_LIMIT_REQUESTS: '0',
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...berthEnvOverrides(),
   });
   const log = openSync(options.logFile, 'a');
   const started = performance.now();

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { access, mkdtemp, readdir, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { FilesystemStorageDriver } from './filesystem-storage.driver';
+import { StorageNotFoundError } from './storage-driver';
 import { StorageLayout } from './storage-layout';
 import { runStorageDriverSuite } from './testing/storage-driver.suite';
 
@@ -58,5 +59,89 @@ describe('FilesystemStorageDriver on-disk layout', () => {
     await assert.rejects(async () => {
       for await (const key of driver.list('../')) void key;
     }, /invalid storage key/);
+  });
+});
+
+/** A destination that takes its time: each chunk is copied only when its write completes. */
+class SlowSink extends Writable {
+  readonly chunks: Buffer[] = [];
+
+  constructor(private readonly failAt = Infinity) {
+    super({ highWaterMark: 1 });
+    this.on('error', () => undefined); // the copy's promise reports it
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (e?: Error) => void): void {
+    setTimeout(() => {
+      if (this.chunks.length === this.failAt) {
+        done(new Error('client went away'));
+        return;
+      }
+      // A reader that reused the buffer before this callback would corrupt this copy.
+      this.chunks.push(Buffer.from(chunk));
+      done();
+    }, 2);
+  }
+}
+
+describe('FilesystemStorageDriver.openCopy (downloads with reused buffers)', () => {
+  let root = '';
+  let driver: FilesystemStorageDriver;
+  const layout = new StorageLayout();
+  const content = randomBytes(3 * 1024 * 1024 + 4321);
+  const key = layout.blob(`sha256:${'ef'.repeat(32)}`);
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-storage-copy-'));
+    driver = new FilesystemStorageDriver(root);
+    await driver.put(key, content);
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('writes the whole object and ranges, never reusing a buffer a write still holds', async () => {
+    for (let round = 0; round < 2; round++) {
+      const copy = await driver.openCopy(key);
+      assert.equal(copy.length, content.length);
+      const sink = new SlowSink();
+      await copy.writeTo(sink);
+      assert.ok(Buffer.concat(sink.chunks).equals(content), `round ${round}`);
+      assert.equal(copy.written, content.length);
+    }
+    const ranged = await driver.openCopy(key, { start: 1_000_000, end: 10_000_000 });
+    assert.equal(ranged.length, content.length - 1_000_000);
+    const sink = new SlowSink();
+    await ranged.writeTo(sink);
+    assert.ok(Buffer.concat(sink.chunks).equals(content.subarray(1_000_000)));
+  });
+
+  it('refuses a missing object or a range past the end before writing anything', async () => {
+    await assert.rejects(driver.openCopy(layout.blob(`sha256:${'00'.repeat(32)}`)), (err) => {
+      return err instanceof StorageNotFoundError;
+    });
+    await assert.rejects(
+      driver.openCopy(key, { start: content.length, end: content.length + 10 }),
+      RangeError,
+    );
+  });
+
+  it('reports what a failed destination accepted, and a file cut short', async () => {
+    const copy = await driver.openCopy(key);
+    await assert.rejects(copy.writeTo(new SlowSink(2)), /client went away/);
+    assert.equal(copy.written, 2 * 1024 * 1024, 'two 1 MiB chunks were accepted');
+
+    // A socket that is gone drops writes without a callback: its close must end the copy.
+    const stuck = new Writable({ highWaterMark: 1, write: () => undefined });
+    const hanging = (await driver.openCopy(key)).writeTo(stuck);
+    setTimeout(() => stuck.destroy(), 20);
+    await assert.rejects(hanging, /destination closed/);
+
+    const shortKey = layout.blob(`sha256:${'aa'.repeat(32)}`);
+    await driver.put(shortKey, content);
+    const cut = await driver.openCopy(shortKey);
+    await truncate(join(root, ...shortKey.split('/')), 1024 * 1024 + 5);
+    await assert.rejects(cut.writeTo(new SlowSink()), /ended \d+ bytes early/);
   });
 });

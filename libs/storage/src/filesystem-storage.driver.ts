@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { constants as fsConstants, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { BufferPool } from './buffer-pool';
 import { assertByteRange, assertUploadOffset, hasErrorCode, toBuffer } from './driver-support';
-import type { ByteRange, ObjectInfo, StorageDriver } from './storage-driver';
+import type { ByteRange, ObjectCopy, ObjectInfo, StorageDriver } from './storage-driver';
 import { StorageNotFoundError } from './storage-driver';
 import { StorageLayout } from './storage-layout';
 
@@ -24,6 +25,8 @@ export class FilesystemStorageDriver implements StorageDriver {
   readonly kind = 'filesystem' as const;
   private readonly root: string;
   private readonly layout = new StorageLayout();
+  /** Buffers of `openCopy` downloads, reused: two per download in progress. */
+  private readonly readBuffers = new BufferPool(READ_CHUNK_BYTES, 16);
 
   constructor(rootDir: string) {
     this.root = path.resolve(rootDir);
@@ -41,20 +44,28 @@ export class FilesystemStorageDriver implements StorageDriver {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     if (range !== undefined) assertByteRange(range);
-    const handle = await this.openForReading(this.pathOf(key), key);
+    const { handle, size } = await this.openForReading(this.pathOf(key), key);
     try {
       if (range === undefined) return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
-      const { size } = await handle.stat();
-      if (range.start >= size) {
-        throw new RangeError(
-          `range ${range.start}-${range.end} not satisfiable: ${key} has ${size} bytes`,
-        );
-      }
+      const end = clampRange(key, range, size);
       return handle.createReadStream({
         start: range.start,
-        end: Math.min(range.end, size - 1),
+        end,
         highWaterMark: READ_CHUNK_BYTES,
       });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async openCopy(key: string, range?: ByteRange): Promise<ObjectCopy> {
+    if (range !== undefined) assertByteRange(range);
+    const { handle, size } = await this.openForReading(this.pathOf(key), key);
+    try {
+      const start = range?.start ?? 0;
+      const end = range ? clampRange(key, range, size) : size - 1;
+      return new FileCopy(handle, key, start, end - start + 1, this.readBuffers);
     } catch (error) {
       await handle.close();
       throw error;
@@ -194,8 +205,8 @@ export class FilesystemStorageDriver implements StorageDriver {
   }
 
   async readUpload(id: string): Promise<Readable> {
-    const handle = await this.openForReading(this.uploadDataPath(id), this.layout.upload(id));
-    return handle.createReadStream();
+    const { handle } = await this.openForReading(this.uploadDataPath(id), this.layout.upload(id));
+    return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
   }
 
   async commitUpload(id: string, key: string): Promise<void> {
@@ -240,14 +251,18 @@ export class FilesystemStorageDriver implements StorageDriver {
     return path.join(directory, `put-${randomUUID()}`);
   }
 
-  private async openForReading(file: string, key: string): Promise<fs.FileHandle> {
+  private async openForReading(
+    file: string,
+    key: string,
+  ): Promise<{ handle: fs.FileHandle; size: number }> {
     try {
       const handle = await fs.open(file, 'r');
-      if (!(await handle.stat()).isFile()) {
+      const stats = await handle.stat();
+      if (!stats.isFile()) {
         await handle.close();
         throw new StorageNotFoundError(key);
       }
-      return handle;
+      return { handle, size: stats.size };
     } catch (error) {
       if (isMissing(error) || hasErrorCode(error, 'EISDIR')) throw new StorageNotFoundError(key);
       throw error;
@@ -277,6 +292,98 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 
 /** Reads of 1 MiB: a 10 MiB pull is 10 reads and socket writes, not 160 (the default 64 KiB). */
 const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** The last byte a range may read (its end clamped to the object); RangeError past the end. */
+function clampRange(key: string, range: ByteRange, size: number): number {
+  if (range.start >= size) {
+    throw new RangeError(
+      `range ${range.start}-${range.end} not satisfiable: ${key} has ${size} bytes`,
+    );
+  }
+  return Math.min(range.end, size - 1);
+}
+
+/**
+ * A download by double buffering: the next chunk is read while the previous one is written,
+ * and a buffer is read into again only after its write has completed (the destination then
+ * holds no reference to it), so a download allocates nothing per chunk.
+ */
+class FileCopy implements ObjectCopy {
+  written = 0;
+  private closed = false;
+
+  constructor(
+    private readonly handle: fs.FileHandle,
+    private readonly key: string,
+    private readonly start: number,
+    readonly length: number,
+    private readonly buffers: BufferPool,
+  ) {}
+
+  async writeTo(destination: Writable): Promise<void> {
+    // An HTTP response whose socket is gone drops writes without calling back: its 'close'
+    // fails the write in flight instead.
+    let failPending: ((error: Error) => void) | undefined;
+    const onClose = (): void => failPending?.(new Error('the destination closed'));
+    destination.once('close', onClose);
+    const writeChunk = (chunk: Buffer): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (destination.destroyed) {
+          reject(new Error('the destination closed'));
+          return;
+        }
+        failPending = reject;
+        destination.write(chunk, (error) => (error ? reject(error) : resolve()));
+      });
+    try {
+      await this.copy(writeChunk);
+    } finally {
+      destination.removeListener('close', onClose);
+    }
+  }
+
+  private async copy(writeChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
+    const buffers = [this.buffers.take(), this.buffers.take()] as const;
+    let writing: Promise<void> | undefined;
+    let pendingBytes = 0;
+    let position = this.start;
+    let remaining = this.length;
+    try {
+      for (let turn = 0; remaining > 0; turn ^= 1) {
+        const buffer = buffers[turn];
+        const { bytesRead } = await this.handle.read(
+          buffer,
+          0,
+          Math.min(buffer.length, remaining),
+          position,
+        );
+        if (bytesRead === 0) throw new Error(`${this.key} ended ${remaining} bytes early`);
+        position += bytesRead;
+        remaining -= bytesRead;
+        if (writing) await writing;
+        this.written += pendingBytes;
+        pendingBytes = bytesRead;
+        writing = writeChunk(buffer.subarray(0, bytesRead));
+        writing.catch(() => undefined); // awaited on the next turn; never an unhandled rejection
+      }
+      if (writing) await writing;
+      this.written += pendingBytes;
+    } catch (error) {
+      // A write may still hold a buffer: leave both to the garbage collector.
+      await this.close();
+      throw error;
+    }
+    await this.close();
+    this.buffers.give(buffers[0]);
+    this.buffers.give(buffers[1]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}
 
 /** Writes buffers at `position` with one writev, finishing a short write with plain writes. */
 async function writeAllFully(

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
 export interface ByteRange {
@@ -29,6 +29,13 @@ export interface StorageDriver {
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Stream a committed object (optionally a byte range); rejects with StorageNotFoundError. */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Optional fast path for downloads: opens a committed object (or a byte range of it) so its
+   * bytes can be written straight to a destination with reused buffers, where `read` allocates
+   * a buffer per chunk and adds stream hops. Rejects with StorageNotFoundError, or RangeError
+   * for a range past the end, before anything is written.
+   */
+  openCopy?(key: string, range?: ByteRange): Promise<ObjectCopy>;
   /** Whole small object in memory; rejects with StorageNotFoundError. */
   readAll(key: string): Promise<Buffer>;
   /** Atomically create or replace an object. */
@@ -57,6 +64,20 @@ export interface StorageDriver {
 
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An opened object (see `StorageDriver.openCopy`); `writeTo` or `close` must be called once. */
+export interface ObjectCopy {
+  /** Bytes `writeTo` will write. */
+  readonly length: number;
+  /** Bytes the destination has accepted so far (what a failed copy still delivered). */
+  readonly written: number;
+  /**
+   * Writes the bytes to `destination`, each write awaited before its buffer is reused, then
+   * closes the object. Does not end `destination`; on failure leaves it to the caller.
+   */
+  writeTo(destination: Writable): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import {
   StorageLayout,
   StorageNotFoundError,
   type ByteRange,
+  type ObjectCopy,
   type StorageDriver,
 } from '@berth/storage';
 import { RepositoryService } from '../repositories/repository.service';
@@ -18,6 +19,8 @@ export interface BlobInfo {
 
 export type BlobContent =
   | { kind: 'stream'; info: BlobInfo; range?: ByteRange; body: Readable }
+  /** Opened for a buffer-reusing copy to the response (`StorageDriver.openCopy`). */
+  | { kind: 'copy'; info: BlobInfo; range?: ByteRange; source: ObjectCopy }
   | { kind: 'redirect'; info: BlobInfo; url: string };
 
 /**
@@ -69,6 +72,9 @@ export class BlobService {
       if (url) return { kind: 'redirect', info, url };
     }
     try {
+      if (this.storage.openCopy) {
+        return { kind: 'copy', info, range, source: await this.storage.openCopy(key, range) };
+      }
       const body = await this.storage.read(key, range);
       return { kind: 'stream', info, range, body };
     } catch (err) {

@@ -9,6 +9,7 @@ import { RepositoryName } from '../distribution/repository-name.decorator';
 import { ByteCounter } from '../egress/byte-counter';
 import { EgressService } from '../egress/egress.service';
 import { MetricsService } from '../observability/metrics.service';
+import type { ObjectCopy } from '@berth/storage';
 import { BlobService, type BlobContent, type BlobInfo } from './blob.service';
 import { parseRangeHeader } from './byte-range';
 
@@ -83,18 +84,53 @@ export class BlobsController {
         .send();
       return;
     }
-    const { info, range, body } = content;
+    const { info, range } = content;
     const length = range ? range.end - range.start + 1 : info.size;
-    body.on('end', () => this.metrics.bytesSent(length));
-    const counter = new ByteCounter();
-    counter.once('close', () => served(counter.bytes));
     reply
       .status(range ? 206 : 200)
       .headers(blobHeaders(info))
       .header('Content-Length', String(length));
     if (range) reply.header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
+    if (content.kind === 'copy') {
+      await this.copy(reply, content.source, served);
+      return;
+    }
+    const { body } = content;
+    body.on('end', () => this.metrics.bytesSent(length));
+    const counter = new ByteCounter();
+    counter.once('close', () => served(counter.bytes));
     // Errors travel down the pipeline to the response, which fastify then destroys.
     await reply.send(pipeline(body, counter, () => undefined));
+  }
+
+  /**
+   * Local disk: the storage driver writes straight to the socket with two reused buffers per
+   * download (no stream hops, no buffer per chunk). The reply is hijacked, so the headers set
+   * so far (ours and the onRequest hook's) are written here; onResponse hooks still run.
+   */
+  private async copy(
+    reply: FastifyReply,
+    source: ObjectCopy,
+    served: (bytes: number) => void,
+  ): Promise<void> {
+    reply.hijack();
+    const response = reply.raw;
+    try {
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined) response.setHeader(name, value);
+      }
+      response.writeHead(reply.statusCode);
+      await source.writeTo(response);
+      response.end();
+      this.metrics.bytesSent(source.length);
+    } catch {
+      // The client went away or the file could not be read: the status line is gone, so
+      // the only way to tell the client is to cut the connection short of Content-Length.
+      await source.close();
+      response.destroy();
+    } finally {
+      served(source.written);
+    }
   }
 }
 
