@@ -78,7 +78,8 @@ describe('HashPool', () => {
 
   it('hashes small bodies, and everything without workers, on the calling thread', async () => {
     assert.ok(pool(1).create('sha256', 1000) instanceof LocalHasher);
-    assert.ok(!(pool(1).create('sha256', 1024 * 1024) instanceof LocalHasher));
+    assert.ok(pool(1).create('sha256', 1024 * 1024) instanceof LocalHasher);
+    assert.ok(!(pool(1).create('sha256', 16 * 1024 * 1024) instanceof LocalHasher));
     const inline = pool(0).create('sha256');
     assert.ok(inline instanceof LocalHasher);
     const data = randomBytes(100_000);

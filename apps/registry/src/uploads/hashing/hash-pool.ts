@@ -50,7 +50,11 @@ export class LocalHasher implements Hasher {
 export interface HashPoolOptions {
   /** Worker threads that hash; 0 hashes on the event loop. */
   workers: number;
-  /** Bodies announced smaller than this are hashed on the event loop (default 256 KiB). */
+  /**
+   * Bodies announced smaller than this are hashed on the event loop (default 4 MiB): for a
+   * 1 MiB blob the copy, the messages and the second thread's wake-ups cost about what the
+   * hash does (1,000 x 1 MiB pushes: 12.7-14.3 s of CPU with the worker, 10.8-14.1 s without).
+   */
   inlineBelowBytes?: number;
 }
 
@@ -81,7 +85,7 @@ export class HashPool {
   private closed = false;
 
   constructor(options: HashPoolOptions, workerFile = join(__dirname, 'hash-worker.js')) {
-    this.inlineBelow = options.inlineBelowBytes ?? 256 * 1024;
+    this.inlineBelow = options.inlineBelowBytes ?? 4 * 1024 * 1024;
     for (let i = 0; i < options.workers; i++) this.threads.push(new HashThread(this, workerFile));
   }
 
