@@ -25,8 +25,8 @@ export class FilesystemStorageDriver implements StorageDriver {
   readonly kind = 'filesystem' as const;
   private readonly root: string;
   private readonly layout = new StorageLayout();
-  /** Buffers of `openCopy` downloads, reused: two per download in progress. */
-  private readonly readBuffers = new BufferPool(READ_CHUNK_BYTES, 16);
+  /** Buffers of `openCopy` downloads, reused: two per download in progress, 8 kept idle. */
+  private readonly readBuffers = new BufferPool(READ_CHUNK_BYTES, 8);
 
   constructor(rootDir: string) {
     this.root = path.resolve(rootDir);

@@ -118,6 +118,25 @@ describe('HashPool', () => {
     }
   });
 
+  it('stops an idle worker and starts one again for the next hasher', async () => {
+    const hashes = new HashPool({ workers: 1, idleStopMs: 50 });
+    pools.push(hashes);
+    assert.equal(hashes.runningWorkers, 0, 'no worker before the first hasher');
+    const first = hashes.create('sha256');
+    await first.update(randomBytes(700_000));
+    assert.equal(hashes.runningWorkers, 1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(hashes.runningWorkers, 1, 'a hasher is open: the worker stays');
+    first.dispose();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(hashes.runningWorkers, 0, 'idle: the worker ended');
+    const next = hashes.create('sha256');
+    const data = randomBytes(900_000);
+    await next.update(data);
+    assert.equal(await next.digest(), hex('sha256', data));
+    next.dispose();
+  });
+
   it('after close, pending digests fail and new hashers run on the event loop', async () => {
     const hashes = new HashPool({ workers: 1 });
     const hasher = hashes.create('sha256');

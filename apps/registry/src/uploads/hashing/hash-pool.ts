@@ -56,6 +56,8 @@ export interface HashPoolOptions {
    * hash does (1,000 x 1 MiB pushes: 12.7-14.3 s of CPU with the worker, 10.8-14.1 s without).
    */
   inlineBelowBytes?: number;
+  /** A worker with no hasher for this long ends (its isolate is ~10 MiB); default 30 s. */
+  idleStopMs?: number;
 }
 
 /** Bytes sent to a worker per message. */
@@ -63,7 +65,7 @@ const BATCH_BYTES = 512 * 1024;
 /** Batches of one hasher on their way to or in its worker; bounds an upload's memory. */
 const MAX_IN_FLIGHT = 3;
 /** Returned batch buffers kept for reuse across all hashers. */
-const MAX_FREE_BUFFERS = 16;
+const MAX_FREE_BUFFERS = 4;
 
 /**
  * Moves SHA-256 (or SHA-512) of blob uploads off the event loop. Receiving a request body,
@@ -86,11 +88,19 @@ export class HashPool {
 
   constructor(options: HashPoolOptions, workerFile = join(__dirname, 'hash-worker.js')) {
     this.inlineBelow = options.inlineBelowBytes ?? 4 * 1024 * 1024;
-    for (let i = 0; i < options.workers; i++) this.threads.push(new HashThread(this, workerFile));
+    const idleStopMs = options.idleStopMs ?? 30_000;
+    for (let i = 0; i < options.workers; i++) {
+      this.threads.push(new HashThread(this, workerFile, idleStopMs));
+    }
   }
 
   get workers(): number {
     return this.threads.length;
+  }
+
+  /** Worker threads running now (they start with the first hasher, stop when idle). */
+  get runningWorkers(): number {
+    return this.threads.filter((thread) => thread.running).length;
   }
 
   /** A hasher for a body of `expectedBytes` (when known). */
@@ -153,15 +163,23 @@ class HashThread {
     ({ started, id }) => {
       if (started.failure || !started.channels.delete(id)) return;
       started.worker.postMessage({ op: 'close', id } satisfies ToHashWorker);
+      this.stopWhenIdle(started);
     },
   );
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly pool: HashPool,
     private readonly workerFile: string,
+    private readonly idleStopMs: number,
   ) {}
 
+  get running(): boolean {
+    return this.current !== undefined;
+  }
+
   open(algorithm: string): Hasher {
+    clearTimeout(this.idleTimer);
     const started = this.start();
     const id = this.nextId++;
     started.channels.set(id, { inFlight: 0, waiters: [] });
@@ -206,9 +224,23 @@ class HashThread {
     this.finalizer.unregister(hasher);
     if (started.failure || !started.channels.delete(hasher.id)) return;
     this.post(started, { op: 'close', id: hasher.id });
+    this.stopWhenIdle(started);
+  }
+
+  private stopWhenIdle(started: Started): void {
+    if (started.channels.size > 0 || started !== this.current) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (started.channels.size > 0 || started !== this.current) return;
+      this.current = undefined;
+      this.fail(started, new Error('the hash worker stopped when idle'));
+      void started.worker.terminate();
+    }, this.idleStopMs);
+    this.idleTimer.unref();
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const started = this.current;
     this.current = undefined;
     if (!started) return;
