@@ -201,11 +201,11 @@ export function buildRevision(ref: string, dest: string): string {
   const project = existsSync(join(dest, 'tsconfig.build.json'))
     ? 'tsconfig.build.json'
     : join('apps', 'registry', 'tsconfig.json');
-  const tsc = spawnSync(
-    join(REPO_ROOT, 'node_modules', '.bin', 'tsc'),
-    ['-b', project],
-    { cwd: dest, encoding: 'utf8', timeout: 600_000 },
-  );
+  const tsc = spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-b', project], {
+    cwd: dest,
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   if (tsc.status !== 0) throw new Error(`build of ${ref} failed:\n${tsc.stdout}${tsc.stderr}`);
   return dest;
 }
