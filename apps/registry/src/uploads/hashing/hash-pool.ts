@@ -60,6 +60,8 @@ export interface HashPoolOptions {
   idleStopMs?: number;
 }
 
+/** The digests the registry accepts; any other name is checked by node:crypto in `create`. */
+const SUPPORTED_ALGORITHMS = new Set(['sha256', 'sha512']);
 /** Bytes sent to a worker per message. */
 const BATCH_BYTES = 512 * 1024;
 /** Batches of one hasher on their way to or in its worker; bounds an upload's memory. */
@@ -94,10 +96,6 @@ export class HashPool {
     }
   }
 
-  get workers(): number {
-    return this.threads.length;
-  }
-
   /** Worker threads running now (they start with the first hasher, stop when idle). */
   get runningWorkers(): number {
     return this.threads.filter((thread) => thread.running).length;
@@ -105,7 +103,6 @@ export class HashPool {
 
   /** A hasher for a body of `expectedBytes` (when known). */
   create(algorithm: string, expectedBytes?: number): Hasher {
-    createHash(algorithm); // throws here, on the caller's thread, for an unknown algorithm
     if (
       this.closed ||
       this.threads.length === 0 ||
@@ -113,6 +110,8 @@ export class HashPool {
     ) {
       return new LocalHasher(algorithm);
     }
+    // An unknown algorithm must fail here, on the caller's thread, not in the worker.
+    if (!SUPPORTED_ALGORITHMS.has(algorithm)) createHash(algorithm);
     const thread = this.threads[this.next++ % this.threads.length];
     return thread.open(algorithm);
   }
@@ -180,18 +179,11 @@ class HashThread {
 
   open(algorithm: string): Hasher {
     clearTimeout(this.idleTimer);
-    const started = this.start();
-    const id = this.nextId++;
-    started.channels.set(id, { inFlight: 0, waiters: [] });
-    this.post(started, { op: 'open', id, algorithm });
-    return this.track(new WorkerHasher(algorithm, this, started, id));
+    return this.add(this.start(), algorithm, (id) => ({ op: 'open', id, algorithm }));
   }
 
   copyOf(source: WorkerHasher, started: Started): Hasher {
-    const id = this.nextId++;
-    started.channels.set(id, { inFlight: 0, waiters: [] });
-    this.post(started, { op: 'copy', id, from: source.id });
-    return this.track(new WorkerHasher(source.algorithm, this, started, id));
+    return this.add(started, source.algorithm, (id) => ({ op: 'copy', id, from: source.id }));
   }
 
   send(started: Started, id: number, buffer: ArrayBuffer, length: number): void {
@@ -248,8 +240,17 @@ class HashThread {
     await started.worker.terminate();
   }
 
-  private track(hasher: WorkerHasher): WorkerHasher {
-    this.finalizer.register(hasher, { started: hasher.started, id: hasher.id }, hasher);
+  /** A new hasher in `started`, created in the worker by `message`, closed there when dropped. */
+  private add(
+    started: Started,
+    algorithm: string,
+    message: (id: number) => ToHashWorker,
+  ): WorkerHasher {
+    const id = this.nextId++;
+    started.channels.set(id, { inFlight: 0, waiters: [] });
+    this.post(started, message(id));
+    const hasher = new WorkerHasher(algorithm, this, started, id);
+    this.finalizer.register(hasher, { started, id }, hasher);
     return hasher;
   }
 
