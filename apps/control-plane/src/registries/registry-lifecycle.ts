@@ -12,6 +12,7 @@ import { DataPlanes } from './data-planes';
 import { MemberSyncService } from './member-sync.service';
 import { QuotaGates } from './quota-gates';
 import { reconcileRegistryJob, syncMembersJob } from './registry-jobs';
+import { withRegistryLock } from './registry-lock';
 import { RegistryStore } from './registry.store';
 import { DATABASE_PROVISIONER } from './registry.tokens';
 import { deleteTenantObjects, tenantPrefix } from './tenant-storage';
@@ -66,7 +67,7 @@ export class RegistryLifecycle implements OnApplicationBootstrap {
   @JobHandler(reconcileRegistryJob)
   async reconcileJob(payload: { registryId: string }, job: JobContext): Promise<{ state: string }> {
     try {
-      return await this.withRegistryLock(payload.registryId, () =>
+      return await withRegistryLock(this.db, payload.registryId, () =>
         this.reconcile(payload.registryId, job),
       );
     } catch (err) {
@@ -96,7 +97,7 @@ export class RegistryLifecycle implements OnApplicationBootstrap {
       (r) => r.orgId === payload.orgId,
     );
     for (const registry of registries) {
-      await this.withRegistryLock(registry.id, async () => {
+      await withRegistryLock(this.db, registry.id, async () => {
         const fresh = await this.store.systemById(registry.id);
         if (fresh?.state === 'ready') await this.members.syncRegistry(fresh);
       });
@@ -238,21 +239,5 @@ export class RegistryLifecycle implements OnApplicationBootstrap {
         s3: s3 ? { ...s3, prefix: tenantPrefix(registry.id) } : undefined,
       },
     };
-  }
-
-  /** One reconciliation per registry at a time, across every control-plane process. */
-  private async withRegistryLock<T>(registryId: string, work: () => Promise<T>): Promise<T> {
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    try {
-      await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`registry:${registryId}`]);
-      try {
-        return await work();
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`registry:${registryId}`]);
-      }
-    } finally {
-      await runner.release();
-    }
   }
 }

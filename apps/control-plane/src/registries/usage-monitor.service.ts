@@ -17,6 +17,7 @@ import { DataPlanes } from './data-planes';
 import { QuotaGates } from './quota-gates';
 import { upgradeDue } from './quota-policy';
 import { reconcileRegistryJob } from './registry-jobs';
+import { withRegistryLock } from './registry-lock';
 import { RegistryStore } from './registry.store';
 import { switchTierPeriod } from './tier-periods';
 import type { RegistryRecord } from './registry.types';
@@ -69,8 +70,19 @@ export class UsageMonitor implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  /** Measures one registry now and applies its quota policy; returns the gate's status. */
+  /**
+   * Measures one registry now and applies its quota policy; returns the gate's status. Under
+   * the registry's lock, on its row read afresh: a check that started from an older row (a
+   * periodic pass reads all rows first) would otherwise push a gate without a maintenance
+   * message set meanwhile, undoing what the lifecycle job had just applied.
+   */
   async check(registry: RegistryRecord): Promise<WriteGateStatus> {
+    return withRegistryLock(this.db, registry.id, async () =>
+      this.checkLocked((await this.store.systemById(registry.id)) ?? registry),
+    );
+  }
+
+  private async checkLocked(registry: RegistryRecord): Promise<WriteGateStatus> {
     const client = this.planes.client(registry);
     let status = await client.writeGate();
     const usage = status.usage;
