@@ -7,13 +7,15 @@ import { setFlagsFromString } from 'node:v8';
  * flight when the young generation fills) and die in the old generation. V8 lets the old
  * generation grow up to 4x the live heap before a full mark-compact when the heap limit is
  * large (any machine with 4 GiB+), so under 16 concurrent manifest pushes ~70 MiB of dead
- * objects piled up over a ~35 MiB live heap: RSS peaked at 236-245 MiB, 173 MiB after one full
- * GC. With 1.3x (V8's own factor in its memory-saving mode) the peak was 152 MiB, at 13
- * instead of 7 mark-compacts per 12,000 pushes (+54 ms of main-thread pauses over ~30 s, mostly
- * concurrent marking; throughput unchanged within noise). The flag sets the factor only; there
- * is no heap cap, so a large live heap still fits.
+ * objects piled up over a ~35 MiB live heap. A fixed factor bounds that.
+ *
+ * Why 2x and not less: V8 applies the same factor to its global limit, which also counts the
+ * ArrayBuffers of request bodies. At 1.3x a full mark-compact ran every ~20 MiB uploaded (291
+ * in 3 rounds of 1 GiB large plus 1,000 small pushes, against 46 at 2x), and pushes took
+ * about twice the CPU: 4.2-4.9 s per GiB pushed against 2.2-2.5 s (docs/performance.md,
+ * finding 8). The flag sets the factor only; there is no heap cap, so a large live heap fits.
  */
-export const DEFAULT_HEAP_GROWING_PERCENT = 30;
+export const DEFAULT_HEAP_GROWING_PERCENT = 100;
 
 /**
  * Sets V8's growing factor to `percent` (`REGISTRY_HEAP_GROWING_PERCENT`; 0 keeps V8's own
