@@ -10,7 +10,7 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 # The npm workspaces that make up the registry. Keep in sync with apps/registry/package.json.
-ARG REGISTRY_WORKSPACES="-w apps/registry -w libs/oci -w libs/storage -w libs/registry-db -w libs/queue"
+ARG REGISTRY_WORKSPACES="-w apps/registry -w libs/oci -w libs/storage -w libs/registry-db -w libs/queue -w libs/platform-contracts -w libs/env-config -w libs/embedded-postgres"
 
 FROM ${NODE_IMAGE} AS base
 WORKDIR /app
@@ -41,6 +41,9 @@ COPY libs/oci/ libs/oci/
 COPY libs/storage/ libs/storage/
 COPY libs/registry-db/ libs/registry-db/
 COPY libs/queue/ libs/queue/
+COPY libs/platform-contracts/ libs/platform-contracts/
+COPY libs/env-config/ libs/env-config/
+COPY libs/embedded-postgres/ libs/embedded-postgres/
 COPY apps/registry/ apps/registry/
 RUN npx tsc -b apps/registry
 
@@ -57,6 +60,9 @@ COPY --from=build /app/libs/oci/dist/ libs/oci/dist/
 COPY --from=build /app/libs/storage/dist/ libs/storage/dist/
 COPY --from=build /app/libs/registry-db/dist/ libs/registry-db/dist/
 COPY --from=build /app/libs/queue/dist/ libs/queue/dist/
+COPY --from=build /app/libs/platform-contracts/dist/ libs/platform-contracts/dist/
+COPY --from=build /app/libs/env-config/dist/ libs/env-config/dist/
+COPY --from=build /app/libs/embedded-postgres/dist/ libs/embedded-postgres/dist/
 COPY --from=build /app/apps/registry/dist/ apps/registry/dist/
 COPY bin/ bin/
 # The image's `node` user (uid/gid 1000), named numerically so that Kubernetes can verify

@@ -43,4 +43,4 @@ mapfile -t unit < <(find libs apps -path '*/dist/*' -name '*.spec.js' -not -path
 mapfile -t integration < <(find libs apps -path '*/dist/*' -name '*.int-spec.js' -not -path '*/node_modules/*' | sort)
 mapfile -t e2e < <(find e2e/dist -name '*.e2e-spec.js' | sort)
 node --test --test-reporter=spec --test-concurrency=1 \
-  tools/lint/module-boundaries.spec.mjs "${unit[@]}" "${integration[@]}" "${e2e[@]}"
+  tools/lint/module-boundaries.spec.mjs tools/lint/registry-image.spec.mjs "${unit[@]}" "${integration[@]}" "${e2e[@]}"
