@@ -49,10 +49,14 @@ RUN npx tsc -b apps/registry
 
 FROM base AS runtime
 ARG REGISTRY_WORKSPACES
+# NODE_OPTIONS and GLIBC_TUNABLES: the data plane's process settings, the same as
+# DATA_PLANE_PROCESS_SETTINGS in libs/platform-contracts/src/process-settings.ts.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=5000 \
-    DATA_DIR=/var/lib/berth
+    DATA_DIR=/var/lib/berth \
+    NODE_OPTIONS=--max-semi-space-size=4 \
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 COPY --from=manifests /manifests/ ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --omit=dev ${REGISTRY_WORKSPACES}

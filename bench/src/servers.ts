@@ -227,6 +227,21 @@ function berthEnvOverrides(): Record<string, string> {
   return overrides;
 }
 
+/**
+ * NODE_OPTIONS and GLIBC_TUNABLES that the runtimes start a data plane with
+ * (`dataPlaneProcessEnv` in libs/platform-contracts), taken from the build being measured; a
+ * build from before they existed gets none.
+ */
+function processSettings(root: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  const contracts = join(root, 'libs', 'platform-contracts', 'dist', 'index.js');
+  if (!existsSync(contracts)) return {};
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(contracts) as {
+    dataPlaneProcessEnv?: (base: NodeJS.ProcessEnv) => Record<string, string>;
+  };
+  return loaded.dataPlaneProcessEnv?.(env) ?? {};
+}
+
 export interface OursOptions {
   dataDir: string;
   port: number;
@@ -255,8 +270,9 @@ export async function startOurs(options: OursOptions): Promise<RunningServer> {
     REGISTRY_AUTH: 'none',
     REGISTRY_RATE_LIMIT_REQUESTS: '0',
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
-    ...berthEnvOverrides(),
   });
+  // Started as the platform's runtimes start it: with the build's own process settings.
+  Object.assign(env, processSettings(options.root ?? REPO_ROOT, env), berthEnvOverrides());
   const log = openSync(options.logFile, 'a');
   const started = performance.now();
   // setpriv --pdeathsig: the server gets SIGTERM if the bench dies, even when killed outright

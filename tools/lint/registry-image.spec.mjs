@@ -1,7 +1,8 @@
 // Checks deploy/registry.Dockerfile against the workspace, since no image can be built here (no
 // Docker engine, and the base image is not reachable): every @berth/* library the data plane
 // needs, directly or through another library, is installed, its sources copied into the build
-// stage and its dist/ into the runtime image.
+// stage and its dist/ into the runtime image; and the image's ENV carries the data plane's
+// process settings.
 //
 //   node --test tools/lint/registry-image.spec.mjs
 import assert from 'node:assert/strict';
@@ -67,6 +68,18 @@ describe('deploy/registry.Dockerfile', () => {
         dockerfile.includes(`COPY --from=build /app/${folder}/dist/ ${folder}/dist/`),
         `the runtime stage copies ${folder}/dist`,
       );
+    }
+  });
+
+  it("sets the data plane's process settings", () => {
+    const source = readFileSync(
+      join(root, 'libs', 'platform-contracts', 'src', 'process-settings.ts'),
+      'utf8',
+    );
+    for (const name of ['NODE_OPTIONS', 'GLIBC_TUNABLES']) {
+      const value = new RegExp(`${name}: '([^']+)'`).exec(source)?.[1];
+      assert.ok(value, `${name} in DATA_PLANE_PROCESS_SETTINGS`);
+      assert.ok(dockerfile.includes(`${name}=${value}`), `the image sets ${name}=${value}`);
     }
   });
 });

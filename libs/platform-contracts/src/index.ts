@@ -113,3 +113,4 @@ export const DataPlaneEnv = {
   realm: 'REGISTRY_AUTH_REALM',
 } as const;
 export * from './principals';
+export * from './process-settings';

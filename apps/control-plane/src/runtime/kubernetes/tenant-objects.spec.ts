@@ -283,6 +283,15 @@ describe('buildTenantObjects', () => {
     assert.equal(plain(DataPlaneEnv.service), 'acme.registry.example.com');
     assert.equal(plain(DataPlaneEnv.realm), 'https://acme.registry.example.com/auth/token');
     assert.equal(plain('REGISTRY_TRUST_PROXY_HOPS'), '1');
+    assert.equal(plain('NODE_OPTIONS'), '--max-semi-space-size=4');
+    assert.equal(plain('GLIBC_TUNABLES'), 'glibc.malloc.mmap_threshold=131072');
+    const tuned = envOf(
+      buildTenantObjects(
+        acme,
+        testRuntimeConfig({ extraEnv: { NODE_OPTIONS: '--trace-warnings' } }),
+      ),
+    );
+    assert.equal(tuned.get('NODE_OPTIONS')?.value, '--trace-warnings --max-semi-space-size=4');
     const dataDir = plain(DataPlaneEnv.dataDir);
     assert.ok(
       container(buildTenantObjects(acme, config)).volumeMounts?.some(

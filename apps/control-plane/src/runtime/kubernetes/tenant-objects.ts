@@ -13,7 +13,7 @@ import type { INamespace } from 'kubernetes-models/v1/Namespace';
 import type { IResourceQuota } from 'kubernetes-models/v1/ResourceQuota';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { DataPlaneEnv } from '@berth/platform-contracts';
+import { DataPlaneEnv, dataPlaneProcessEnv } from '@berth/platform-contracts';
 import type { TenantDeployment, TenantEndpoints, TenantRef } from '../runtime.port';
 import {
   DATA_PLANE_SERVICE_NAME,
@@ -192,9 +192,9 @@ function dataPlaneEnv(tenant: TenantDeployment, config: KubernetesRuntimeConfig)
   if (s3?.endpoint !== undefined) env.push({ name: 'S3_ENDPOINT', value: s3.endpoint });
   if (s3?.prefix !== undefined) env.push({ name: 'S3_PREFIX', value: s3.prefix });
   env.push(fromSecret('S3_ACCESS_KEY_ID'), fromSecret('S3_SECRET_ACCESS_KEY'));
-  for (const [name, value] of Object.entries(config.extraEnv).sort(([a], [b]) =>
-    a.localeCompare(b),
-  )) {
+  // extraEnv first; the process settings extend an operator's NODE_OPTIONS rather than replace it.
+  const extra = { ...config.extraEnv, ...dataPlaneProcessEnv(config.extraEnv) };
+  for (const [name, value] of Object.entries(extra).sort(([a], [b]) => a.localeCompare(b))) {
     env.push({ name, value });
   }
   return env;

@@ -60,6 +60,8 @@ describe('tenantProcessSpec', () => {
       REGISTRY_AUTH_ISSUER: 'berth-acme-prod',
       LOG_LEVEL: 'info',
       STORAGE_DRIVER: 'filesystem',
+      NODE_OPTIONS: '--max-semi-space-size=4',
+      GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072',
     });
     assert.deepEqual(spec.endpoints, {
       publicUrl: 'http://127.0.0.1:5001',
@@ -105,10 +107,21 @@ describe('tenantProcessSpec', () => {
     assert.equal(spec.env.HOST, '0.0.0.0');
     assert.equal(spec.env.LOG_LEVEL, 'debug');
     assert.equal(spec.env.REGISTRY_RATE_LIMIT_REQUESTS, '0');
+    assert.equal(spec.env.NODE_OPTIONS, '--max-semi-space-size=4');
+    assert.equal(spec.env.GLIBC_TUNABLES, 'glibc.malloc.mmap_threshold=131072');
     assert.deepEqual(spec.endpoints, {
       publicUrl: 'http://registry.example.test:5001',
       adminUrl: 'http://127.0.0.1:5001',
     });
+  });
+
+  it("extends an operator's NODE_OPTIONS from extraEnv with the process settings", () => {
+    const spec = tenantProcessSpec(
+      tenant(),
+      config({ extraEnv: { NODE_OPTIONS: '--enable-source-maps' } }),
+      { NODE_OPTIONS: '--inspect' },
+    );
+    assert.equal(spec.env.NODE_OPTIONS, '--enable-source-maps --max-semi-space-size=4');
   });
 
   it('brackets an IPv6 bind address in URLs', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { DataPlaneAdminPaths, DataPlaneEnv } from '@berth/platform-contracts';
+import { DataPlaneAdminPaths, DataPlaneEnv, dataPlaneProcessEnv } from '@berth/platform-contracts';
 import type { TenantDeployment, TenantEndpoints } from '../runtime.port';
 import { adminHost, urlHost, type ResolvedLocalRuntimeConfig } from './local-runtime.config';
 
@@ -53,7 +53,10 @@ export function tenantDir(config: ResolvedLocalRuntimeConfig, name: string): str
   return join(config.dataDir, name);
 }
 
-/** The data plane's environment for `tenant`: basics, then the contract's variables, then extraEnv. */
+/**
+ * The data plane's environment for `tenant`: basics, then the contract's variables, then
+ * extraEnv, then the process settings (`dataPlaneProcessEnv`).
+ */
 export function tenantEnvironment(
   tenant: TenantDeployment,
   port: number,
@@ -94,7 +97,8 @@ export function tenantEnvironment(
     if (s3.endpoint !== undefined) env.S3_ENDPOINT = s3.endpoint;
     if (s3.prefix !== undefined) env.S3_PREFIX = s3.prefix;
   }
-  return { ...env, ...config.extraEnv };
+  // The process settings go last so that an operator's NODE_OPTIONS in extraEnv is extended.
+  return { ...env, ...config.extraEnv, ...dataPlaneProcessEnv(config.extraEnv) };
 }
 
 export function specFingerprint(command: readonly string[], env: Record<string, string>): string {
