@@ -159,8 +159,26 @@ export class FilesystemStorageDriver implements StorageDriver {
       // disk overlap, and memory stays at two batches. Network-sized chunks (16-64 KiB) are
       // gathered into one writev of up to 1 MiB.
       let inFlight: Promise<unknown> = Promise.resolve();
+      // Early write-back: every EARLY_SYNC_BYTES written, a datasync runs in the background, so
+      // the disk writes while the request is still arriving and the final fsync finds little
+      // left to do. At most one at a time; its failure fails the upload like a failed write.
+      let syncing: Promise<void> | undefined;
+      let syncError: Error | undefined;
+      let unsynced = 0;
       const submit = async (buffers: Buffer[], total: number): Promise<void> => {
         await inFlight;
+        if (syncError !== undefined) throw syncError;
+        unsynced += total;
+        if (unsynced >= EARLY_SYNC_BYTES && syncing === undefined) {
+          unsynced = 0;
+          syncing = handle.datasync().then(
+            () => void (syncing = undefined),
+            (error: unknown) => {
+              syncError ??= error instanceof Error ? error : new Error(String(error));
+              syncing = undefined;
+            },
+          );
+        }
         const at = position;
         position += total;
         const write = writeAllFully(handle, buffers, total, at);
@@ -182,9 +200,12 @@ export class FilesystemStorageDriver implements StorageDriver {
         }
         if (batched > 0) await submit(batch, batched);
         await inFlight;
+        await syncing;
+        if (syncError !== undefined) throw syncError;
         await handle.sync();
       } catch (error) {
         await inFlight.catch(() => undefined);
+        await syncing;
         // Leave exactly `offset` bytes so the retry of this chunk starts from a known size.
         await handle.truncate(offset).catch(() => undefined);
         throw error;
@@ -289,6 +310,9 @@ export class FilesystemStorageDriver implements StorageDriver {
 }
 
 const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/** An upload starts writing its bytes back to disk after this many, not only at its end. */
+const EARLY_SYNC_BYTES = 32 * 1024 * 1024;
 
 /** Reads of 1 MiB: a 10 MiB pull is 10 reads and socket writes, not 160 (the default 64 KiB). */
 const READ_CHUNK_BYTES = 1024 * 1024;

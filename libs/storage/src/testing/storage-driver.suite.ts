@@ -273,6 +273,7 @@ export function runStorageDriverSuite(
         ['before any byte', 3 * MiB, 0],
         ['inside the first part', 3 * MiB, 2 * MiB],
         ['after several parts', 3 * MiB, 20 * MiB + 5],
+        ['after an early write-back to disk', 3 * MiB, 40 * MiB + 5],
         ['from offset 0', 0, 6 * MiB],
       ] as const) {
         it(`retries a chunk whose body failed ${label}`, async () => {
