@@ -130,7 +130,7 @@ describe('FilesystemStorageDriver.openCopy (downloads with reused buffers)', () 
   it('reports what a failed destination accepted, and a file cut short', async () => {
     const copy = await driver.openCopy(key);
     await assert.rejects(copy.writeTo(new SlowSink(2)), /client went away/);
-    assert.equal(copy.written, 2 * 1024 * 1024, 'two 1 MiB chunks were accepted');
+    assert.equal(copy.written, 2 * 256 * 1024, 'two 256 KiB chunks were accepted');
 
     // A socket that is gone drops writes without a callback: its close must end the copy.
     const stuck = new Writable({ highWaterMark: 1, write: () => undefined });

@@ -314,8 +314,11 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 /** An upload starts writing its bytes back to disk after this many, not only at its end. */
 const EARLY_SYNC_BYTES = 32 * 1024 * 1024;
 
-/** Reads of 1 MiB: a 10 MiB pull is 10 reads and socket writes, not 160 (the default 64 KiB). */
-const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Reads of 256 KiB: a 10 MiB pull is 40 reads and socket writes, not 160 (the default 64 KiB).
+ * 1 MiB was no faster (16 concurrent pulls: 403 against 496 MB/s) and held 32 MiB of buffers.
+ */
+const READ_CHUNK_BYTES = 256 * 1024;
 
 /** The last byte a range may read (its end clamped to the object); RangeError past the end. */
 function clampRange(key: string, range: ByteRange, size: number): number {
