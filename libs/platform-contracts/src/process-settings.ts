@@ -6,9 +6,10 @@
  * - `--max-semi-space-size=4`: a young generation of 2 x 4 MiB instead of up to 2 x 16 MiB.
  *   Request objects die young either way; the idle process is ~20 MiB smaller and throughput
  *   was unchanged or better.
- * - `glibc.malloc.mmap_threshold=131072`: Buffers of 128 KiB and more (pooled read, write and
- *   hash batches) are mapped and unmapped on their own. With glibc's adaptive threshold they
- *   came from the heap after the first free, and its holes kept ~35 MiB resident at the peak.
+ * - `glibc.malloc.mmap_threshold=131072`: Buffers of 128 KiB and more (the pooled download
+ *   buffers and hash batches) are mapped and unmapped on their own. With glibc's adaptive
+ *   threshold they came from malloc's heap after the first free, and its holes kept ~35 MiB
+ *   resident at the peak.
  *
  * An operator's own NODE_OPTIONS or GLIBC_TUNABLES are kept: `dataPlaneProcessEnv` appends.
  */
