@@ -219,6 +219,8 @@ for (const storage of ['filesystem', 's3'] as const) {
       let stop = false;
       let gcRuns = 0;
       const collector = (async () => {
+        let ackedBefore = 0;
+        let runsWithoutAck = 0;
         while (!stop) {
           await gcOf(registry).run({
             graceSeconds: 0,
@@ -226,8 +228,14 @@ for (const storage of ['filesystem', 's3'] as const) {
             uploadMaxAgeSeconds: 3600,
           });
           gcRuns++;
-          // Leave pushes a window between collections (wider on S3, whose round trips are slower).
-          await new Promise((r) => setTimeout(r, storage === 's3' ? 150 : 20));
+          runsWithoutAck = acknowledged.length > ackedBefore ? 0 : runsWithoutAck + 1;
+          ackedBefore = acknowledged.length;
+          // Leave pushes a window between collections (wider on S3, whose round trips are slower),
+          // doubled after every run in which no push got through: on a loaded machine a push
+          // of three blobs and a manifest can take longer than the base window every time (CI
+          // once saw 0 of 12 S3 images acknowledged), and the race is still run at each window.
+          const base = storage === 's3' ? 150 : 20;
+          await new Promise((r) => setTimeout(r, base * 2 ** Math.min(runsWithoutAck, 5)));
         }
       })();
       const pusher = async (worker: number): Promise<void> => {
