@@ -159,11 +159,7 @@ class HashThread {
   private nextId = 1;
   private nextRequest = 1;
   private readonly finalizer = new FinalizationRegistry<{ started: Started; id: number }>(
-    ({ started, id }) => {
-      if (started.failure || !started.channels.delete(id)) return;
-      started.worker.postMessage({ op: 'close', id } satisfies ToHashWorker);
-      this.stopWhenIdle(started);
-    },
+    ({ started, id }) => this.release(started, id),
   );
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -214,8 +210,13 @@ class HashThread {
 
   close(started: Started, hasher: WorkerHasher): void {
     this.finalizer.unregister(hasher);
-    if (started.failure || !started.channels.delete(hasher.id)) return;
-    this.post(started, { op: 'close', id: hasher.id });
+    this.release(started, hasher.id);
+  }
+
+  /** Ends hasher `id` in its worker (closed, or dropped unclosed); once. */
+  private release(started: Started, id: number): void {
+    if (started.failure || !started.channels.delete(id)) return;
+    this.post(started, { op: 'close', id });
     this.stopWhenIdle(started);
   }
 
