@@ -43,33 +43,15 @@ export class FilesystemStorageDriver implements StorageDriver {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
-    if (range !== undefined) assertByteRange(range);
-    const { handle, size } = await this.openForReading(this.pathOf(key), key);
-    try {
-      if (range === undefined) return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
-      const end = clampRange(key, range, size);
-      return handle.createReadStream({
-        start: range.start,
-        end,
-        highWaterMark: READ_CHUNK_BYTES,
-      });
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
+    const { handle, start, length } = await this.openRange(key, range);
+    // An empty object has no last byte to name as `end`.
+    const end = length > 0 ? start + length - 1 : undefined;
+    return handle.createReadStream({ start, end, highWaterMark: READ_CHUNK_BYTES });
   }
 
   async openCopy(key: string, range?: ByteRange): Promise<ObjectCopy> {
-    if (range !== undefined) assertByteRange(range);
-    const { handle, size } = await this.openForReading(this.pathOf(key), key);
-    try {
-      const start = range?.start ?? 0;
-      const end = range ? clampRange(key, range, size) : size - 1;
-      return new FileCopy(handle, key, start, end - start + 1, this.readBuffers);
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
+    const { handle, start, length } = await this.openRange(key, range);
+    return new FileCopy(handle, key, start, length, this.readBuffers);
   }
 
   async readAll(key: string): Promise<Buffer> {
@@ -270,6 +252,25 @@ export class FilesystemStorageDriver implements StorageDriver {
     const directory = path.join(this.root, StorageLayout.tmpPrefix);
     await fs.mkdir(directory, { recursive: true });
     return path.join(directory, `put-${randomUUID()}`);
+  }
+
+  /**
+   * Opens a committed object for reading `range` (the whole object without one): the range is
+   * checked against the object's size before anything is read (RangeError past its end).
+   */
+  private async openRange(
+    key: string,
+    range: ByteRange | undefined,
+  ): Promise<{ handle: fs.FileHandle; start: number; length: number }> {
+    if (range !== undefined) assertByteRange(range);
+    const { handle, size } = await this.openForReading(this.pathOf(key), key);
+    if (range === undefined) return { handle, start: 0, length: size };
+    try {
+      return { handle, start: range.start, length: clampRange(key, range, size) - range.start + 1 };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
   private async openForReading(
