@@ -297,6 +297,40 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
     assert.match(catalog.headers.get('link') ?? '', /last=/);
   });
 
+  it('orders listings by bytes and answers past the end with an empty page', async () => {
+    const image = await pushImage('order/app', 'a');
+    for (const tag of ['_z', 'B', '9', 'a-1', 'a.1']) {
+      const res = await call('PUT', `/v2/order/app/manifests/${tag}`, {
+        body: image.body,
+        headers: { 'Content-Type': OCI_MANIFEST },
+      });
+      assert.equal(res.status, 201);
+    }
+    const all = await call('GET', '/v2/order/app/tags/list');
+    assert.deepEqual(((await all.json()) as { tags: string[] }).tags, [
+      '9',
+      'B',
+      '_z',
+      'a',
+      'a-1',
+      'a.1',
+    ]);
+    const past = await call('GET', '/v2/order/app/tags/list?n=3&last=a.1');
+    assert.deepEqual(await past.json(), { name: 'order/app', tags: [] });
+    assert.equal(past.headers.get('link'), null);
+    const walked: string[] = [];
+    for (let last = ''; ;) {
+      const page = await call('GET', `/v2/_catalog?n=2${last ? `&last=${last}` : ''}`);
+      walked.push(...((await page.json()) as { repositories: string[] }).repositories);
+      const next = /last=([^>&]+)/.exec(page.headers.get('link') ?? '');
+      if (!next) break;
+      last = next[1]!;
+    }
+    assert.ok(walked.includes('order/app'));
+    assert.deepEqual(walked, [...walked].sort());
+    assert.equal(new Set(walked).size, walked.length);
+  });
+
   it('tags by digest push with ?tag= parameters', async () => {
     const image = await pushImage('tagparam/app', 'base');
     const res = await call('PUT', `/v2/tagparam/app/manifests/${image.digest}?tag=x&tag=y`, {
