@@ -268,7 +268,13 @@ export function describeConfig(config: RegistryConfig): Record<string, unknown> 
   };
 }
 
-/** One hash worker per spare core, at most 2; none on a single core. */
+/**
+ * One hash worker per core beyond two, at most 2. A worker costs ~15 MiB of resident memory
+ * (its own V8 isolate and Node environment) and pays a copy and a message per 512 KiB; on two
+ * cores, where the event loop, V8's GC threads and PostgreSQL already share the CPU, it bought
+ * ~9% on large monolithic pushes and nothing on chunked or mixed ones, for 15-20 MiB more peak
+ * RSS (docs/performance.md, finding 10).
+ */
 function defaultHashWorkers(): number {
-  return Math.max(0, Math.min(2, availableParallelism() - 1));
+  return Math.max(0, Math.min(2, availableParallelism() - 2));
 }
