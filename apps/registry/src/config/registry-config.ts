@@ -273,7 +273,7 @@ export function describeConfig(config: RegistryConfig): Record<string, unknown> 
  * (its own V8 isolate and Node environment) and pays a copy and a message per 512 KiB; on two
  * cores, where the event loop, V8's GC threads and PostgreSQL already share the CPU, it bought
  * ~9% on large monolithic pushes and nothing on chunked or mixed ones, for 15-20 MiB more peak
- * RSS (docs/performance.md, finding 10).
+ * RSS (docs/performance.md, finding 9).
  */
 function defaultHashWorkers(): number {
   return Math.max(0, Math.min(2, availableParallelism() - 2));
