@@ -56,7 +56,7 @@ export interface HashPoolOptions {
    * hash does (1,000 x 1 MiB pushes: 12.7-14.3 s of CPU with the worker, 10.8-14.1 s without).
    */
   inlineBelowBytes?: number;
-  /** A worker with no hasher for this long ends (a worker holds ~15-20 MiB resident); default 30 s. */
+  /** A worker with no hasher for this long ends (it holds ~15-20 MiB); default 30 s. */
   idleStopMs?: number;
 }
 
