@@ -23,14 +23,29 @@ export function dataPlaneProcessEnv(base: Readonly<Record<string, string | undef
   NODE_OPTIONS: string;
   GLIBC_TUNABLES: string;
 } {
-  const nodeOptions = base.NODE_OPTIONS?.trim() ?? '';
-  const tunables = base.GLIBC_TUNABLES?.trim() ?? '';
   return {
-    NODE_OPTIONS: /--max[-_]semi[-_]space[-_]size/.test(nodeOptions)
-      ? nodeOptions
-      : [nodeOptions, DATA_PLANE_PROCESS_SETTINGS.NODE_OPTIONS].filter(Boolean).join(' '),
-    GLIBC_TUNABLES: /glibc\.malloc\.mmap_threshold/.test(tunables)
-      ? tunables
-      : [tunables, DATA_PLANE_PROCESS_SETTINGS.GLIBC_TUNABLES].filter(Boolean).join(':'),
+    NODE_OPTIONS: extend(
+      base.NODE_OPTIONS,
+      DATA_PLANE_PROCESS_SETTINGS.NODE_OPTIONS,
+      /--max[-_]semi[-_]space[-_]size/,
+      ' ',
+    ),
+    GLIBC_TUNABLES: extend(
+      base.GLIBC_TUNABLES,
+      DATA_PLANE_PROCESS_SETTINGS.GLIBC_TUNABLES,
+      /glibc\.malloc\.mmap_threshold/,
+      ':',
+    ),
   };
+}
+
+/** `own` with `setting` appended after `separator`, unless `own` already sets it (`ownsIt`). */
+function extend(
+  own: string | undefined,
+  setting: string,
+  ownsIt: RegExp,
+  separator: string,
+): string {
+  const trimmed = own?.trim() ?? '';
+  return ownsIt.test(trimmed) ? trimmed : [trimmed, setting].filter(Boolean).join(separator);
 }
