@@ -261,22 +261,41 @@ export function defineWorkloads(settings: BenchSettings, content: BenchContent):
     });
   }
 
-  for (const listing of ['tags', 'catalog'] as const) {
+  // The walks the issue sets targets for page at `pageSize`. `tags-walk-whole` asks for the
+  // whole list per response (n = the number of tags): Distribution 2.8 ignores `n` on
+  // tags/list and always answers in one response, so this is the like-for-like comparison of
+  // listing cost (context only; no target).
+  const listingWalks = [
+    {
+      id: 'tags-walk',
+      listing: 'tags',
+      n: s.pageSize,
+      targets: [{ kind: 'ratio-max', value: 0.1, label: '>= 10x faster' }],
+    },
+    { id: 'tags-walk-whole', listing: 'tags', n: s.listTags, targets: [] },
+    {
+      id: 'catalog-walk',
+      listing: 'catalog',
+      n: s.pageSize,
+      targets: [{ kind: 'ratio-max', value: 0.1, label: '>= 10x faster' }],
+    },
+  ] satisfies { id: string; listing: 'tags' | 'catalog'; n: number; targets: TargetSpec[] }[];
+  for (const { id, listing, n, targets } of listingWalks) {
     const total = listing === 'tags' ? s.listTags : s.listRepos;
     workloads.push({
-      id: `${listing}-walk`,
+      id,
       title:
         listing === 'tags'
-          ? `walk tags/list of ${total} tags, n=${s.pageSize}, following Link (median of ${s.walkRepeat} walks)`
-          : `walk _catalog of ${total}+ repositories, n=${s.pageSize}, following Link (median of ${s.walkRepeat} walks)`,
+          ? `walk tags/list of ${total} tags, n=${n}, following Link (median of ${s.walkRepeat} walks)`
+          : `walk _catalog of ${total}+ repositories, n=${n}, following Link (median of ${s.walkRepeat} walks)`,
       metrics: [
         {
-          id: `${listing}-walk`,
+          id,
           label: 'walk s',
           unit: 's',
           better: 'lower',
           extract: seconds,
-          targets: [{ kind: 'ratio-max', value: 0.1, label: '>= 10x faster' }],
+          targets,
         },
       ],
       run: async (side) => {
@@ -291,11 +310,9 @@ export function defineWorkloads(settings: BenchSettings, content: BenchContent):
           for (let i = 0; i < s.walkRepeat; i++) {
             const t0 = performance.now();
             const walked = await client.walk(
-              listing === 'tags'
-                ? `/v2/bench/tags/tags/list?n=${s.pageSize}`
-                : `/v2/_catalog?n=${s.pageSize}`,
+              listing === 'tags' ? `/v2/bench/tags/tags/list?n=${n}` : `/v2/_catalog?n=${n}`,
               listing === 'tags' ? 'tags' : 'repositories',
-              Math.ceil(total / s.pageSize) * 2 + 50,
+              Math.ceil(total / n) * 2 + 50,
             );
             walks.push(performance.now() - t0);
             pages = walked.pages;
