@@ -100,7 +100,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     seedConcurrency: 16,
 
     mixedBlobSize: 10 * MiB,
-    mixedClients: 16,
+    mixedClients: int(env, 'BENCH_MIXED_CLIENTS', 16),
     mixedDurationMs: seconds('BENCH_MIXED_SECONDS', 6, 3),
     mixedPullFraction: 0.75,
     mixedPullSetSize: quick ? 8 : 32,
