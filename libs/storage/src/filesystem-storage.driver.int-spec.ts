@@ -145,3 +145,60 @@ describe('FilesystemStorageDriver.openCopy (downloads with reused buffers)', () 
     await assert.rejects(cut.writeTo(new SlowSink()), /ended \d+ bytes early/);
   });
 });
+
+describe('FilesystemStorageDriver download reads (adaptive inline or thread pool)', () => {
+  let root = '';
+  const layout = new StorageLayout();
+  // Five 256 KiB reads and a short sixth: one through the pool, then inline.
+  const content = randomBytes(5 * 256 * 1024 + 777);
+  const key = layout.blob(`sha256:${'bc'.repeat(32)}`);
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-storage-reads-'));
+    await new FilesystemStorageDriver(root).put(key, content);
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function download(
+    driver: FilesystemStorageDriver,
+    range?: { start: number; end: number },
+  ): Promise<Buffer> {
+    const sink = new SlowSink();
+    await (await driver.openCopy(key, range)).writeTo(sink);
+    return Buffer.concat(sink.chunks);
+  }
+
+  it('reads inline after the first read by default, with the same bytes', async () => {
+    const driver = new FilesystemStorageDriver(root);
+    assert.ok((await download(driver)).equals(content));
+    assert.deepEqual(driver.readCounts(), { inline: 5, pool: 1, slow: 0 });
+    const ranged = await download(driver, { start: 100_000, end: 700_000 });
+    assert.ok(ranged.equals(content.subarray(100_000, 700_001)));
+    assert.deepEqual(driver.readCounts(), { inline: 7, pool: 2, slow: 0 });
+  });
+
+  it('reads through the thread pool only, when told to', async () => {
+    const driver = new FilesystemStorageDriver(root, { reads: 'pool' });
+    assert.ok((await download(driver)).equals(content));
+    assert.deepEqual(driver.readCounts(), { inline: 0, pool: 6, slow: 0 });
+  });
+
+  it('moves downloads back to the pool for a while after a slow inline read', async () => {
+    // A clock that moves 4 ms per reading: every inline read looks slower than the 3 ms limit.
+    let now = 0;
+    const driver = new FilesystemStorageDriver(root, { clock: () => (now += 4) });
+    assert.ok((await download(driver)).equals(content));
+    // Pool, one slow inline read, then the pool for the rest of this download.
+    assert.deepEqual(driver.readCounts(), { inline: 1, pool: 5, slow: 1 });
+    // Other downloads stay in the pool during the pause (2 s on this clock)...
+    assert.ok((await download(driver)).equals(content));
+    assert.deepEqual(driver.readCounts(), { inline: 1, pool: 11, slow: 1 });
+    // ...and try inline again after it.
+    now += 2_000;
+    assert.ok((await download(driver)).equals(content));
+    assert.deepEqual(driver.readCounts(), { inline: 2, pool: 16, slow: 2 });
+  });
+});

@@ -1,13 +1,43 @@
 import { randomUUID } from 'node:crypto';
-import { constants as fsConstants, type Dirent } from 'node:fs';
+import { constants as fsConstants, readSync, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import { BufferPool } from './buffer-pool';
 import { assertByteRange, assertUploadOffset, hasErrorCode, toBuffer } from './driver-support';
 import type { ByteRange, ObjectCopy, ObjectInfo, StorageDriver } from './storage-driver';
 import { StorageNotFoundError } from './storage-driver';
 import { StorageLayout } from './storage-layout';
+
+export interface FilesystemStorageOptions {
+  /**
+   * How downloads (`openCopy`) read the file:
+   *
+   * - `adaptive` (the default): the first read of each download goes through libuv's thread
+   *   pool, the following ones are plain `pread`s on the calling thread for as long as they
+   *   come back fast, that is from the page cache. A read slower than `slowReadMs` (the disk
+   *   was hit) moves that download back to the pool, and every download for the next
+   *   `INLINE_READ_PAUSE_MS`. Handing each 256 KiB read to a pool thread and back costs two
+   *   thread wake-ups; on two vCPUs that wait, not the copy, bounded pulls (docs/performance.md,
+   *   finding 11). nginx serves files the same way by default (blocking reads in its event
+   *   loop, `aio threads` opt-in).
+   * - `pool`: every read through the thread pool, as Node's file streams do. For storage
+   *   where even a cached read may block (a network filesystem under load).
+   */
+  reads?: 'adaptive' | 'pool';
+  /** An inline read slower than this counts as a disk read (default 3 ms). */
+  slowReadMs?: number;
+  /** Milliseconds clock for timing inline reads (tests). */
+  clock?: () => number;
+}
+
+/** Reads of `openCopy` downloads so far: inline, through the pool, inline reads found slow. */
+export interface ReadCounts {
+  inline: number;
+  pool: number;
+  slow: number;
+}
 
 /**
  * Storage on a local (or shared POSIX) filesystem, rooted at `rootDir`:
@@ -27,9 +57,20 @@ export class FilesystemStorageDriver implements StorageDriver {
   private readonly layout = new StorageLayout();
   /** Buffers of `openCopy` downloads, reused: two per download in progress, 8 kept idle. */
   private readonly readBuffers = new BufferPool(READ_CHUNK_BYTES, 8);
+  private readonly inlineReads: InlineReads;
 
-  constructor(rootDir: string) {
+  constructor(rootDir: string, options: FilesystemStorageOptions = {}) {
     this.root = path.resolve(rootDir);
+    this.inlineReads = new InlineReads(
+      options.reads !== 'pool',
+      options.slowReadMs ?? SLOW_INLINE_READ_MS,
+      options.clock,
+    );
+  }
+
+  /** How `openCopy` downloads have read so far (see `FilesystemStorageOptions.reads`). */
+  readCounts(): ReadCounts {
+    return this.inlineReads.counts();
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
@@ -51,7 +92,7 @@ export class FilesystemStorageDriver implements StorageDriver {
 
   async openCopy(key: string, range?: ByteRange): Promise<ObjectCopy> {
     const { handle, start, length } = await this.openRange(key, range);
-    return new FileCopy(handle, key, start, length, this.readBuffers);
+    return new FileCopy(handle, key, start, length, this.readBuffers, this.inlineReads);
   }
 
   async readAll(key: string): Promise<Buffer> {
@@ -316,6 +357,16 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 const EARLY_SYNC_BYTES = 32 * 1024 * 1024;
 
 /**
+ * An inline read of 256 KiB from the page cache takes ~0.16 ms here (1.6 GB/s). One slower than
+ * this waited for the disk, or lost its CPU: on a busy two-vCPU machine preempted reads took
+ * 1.3-1.9 ms, so the limit tolerates that much and moves downloads to the pool only beyond it.
+ */
+const SLOW_INLINE_READ_MS = 3;
+
+/** After a slow inline read, every download reads through the thread pool for this long. */
+const INLINE_READ_PAUSE_MS = 2_000;
+
+/**
  * Reads of 256 KiB: a 10 MiB pull is 40 reads and socket writes, not 160 (the default 64 KiB).
  * 1 MiB was no faster (16 concurrent pulls: 403 against 496 MB/s) and held 32 MiB of buffers.
  */
@@ -339,6 +390,8 @@ function clampRange(key: string, range: ByteRange, size: number): number {
 class FileCopy implements ObjectCopy {
   written = 0;
   private closed = false;
+  /** Cleared by this download's first slow inline read. */
+  private inline = true;
 
   constructor(
     private readonly handle: fs.FileHandle,
@@ -346,6 +399,7 @@ class FileCopy implements ObjectCopy {
     private readonly start: number,
     readonly length: number,
     private readonly buffers: BufferPool,
+    private readonly inlineReads: InlineReads,
   ) {}
 
   async writeTo(destination: Writable): Promise<void> {
@@ -379,12 +433,7 @@ class FileCopy implements ObjectCopy {
     try {
       for (let turn = 0; remaining > 0; turn ^= 1) {
         const buffer = buffers[turn];
-        const { bytesRead } = await this.handle.read(
-          buffer,
-          0,
-          Math.min(buffer.length, remaining),
-          position,
-        );
+        const bytesRead = await this.read(buffer, Math.min(buffer.length, remaining), position);
         if (bytesRead === 0) throw new Error(`${this.key} ended ${remaining} bytes early`);
         position += bytesRead;
         remaining -= bytesRead;
@@ -410,6 +459,57 @@ class FileCopy implements ObjectCopy {
     if (this.closed) return;
     this.closed = true;
     await this.handle.close();
+  }
+
+  /** One read at `position`: inline while `InlineReads` allows it (never the first), else pooled. */
+  private async read(buffer: Buffer, length: number, position: number): Promise<number> {
+    const policy = this.inlineReads;
+    if (this.inline && position !== this.start && policy.allowed()) {
+      const started = policy.now();
+      const bytesRead = readSync(this.handle.fd, buffer, 0, length, position);
+      if (!policy.record(policy.now() - started)) this.inline = false;
+      return bytesRead;
+    }
+    policy.pooled();
+    return (await this.handle.read(buffer, 0, length, position)).bytesRead;
+  }
+}
+
+/**
+ * The adaptive read policy shared by a driver's downloads (`FilesystemStorageOptions.reads`):
+ * counts reads, and pauses inline reads for everyone after a slow one.
+ */
+class InlineReads {
+  private inlineCount = 0;
+  private poolCount = 0;
+  private slowCount = 0;
+  private pausedUntil = -Infinity;
+
+  constructor(
+    private readonly enabled: boolean,
+    private readonly slowReadMs: number,
+    readonly now: () => number = () => performance.now(),
+  ) {}
+
+  allowed(): boolean {
+    return this.enabled && this.now() >= this.pausedUntil;
+  }
+
+  /** Records an inline read's duration; false when it was slow (the download should stop). */
+  record(elapsedMs: number): boolean {
+    this.inlineCount++;
+    if (elapsedMs <= this.slowReadMs) return true;
+    this.slowCount++;
+    this.pausedUntil = this.now() + INLINE_READ_PAUSE_MS;
+    return false;
+  }
+
+  pooled(): void {
+    this.poolCount++;
+  }
+
+  counts(): ReadCounts {
+    return { inline: this.inlineCount, pool: this.poolCount, slow: this.slowCount };
   }
 }
 

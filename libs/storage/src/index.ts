@@ -1,6 +1,7 @@
 export * from './storage-driver';
 export { StorageLayout } from './storage-layout';
 export { FilesystemStorageDriver } from './filesystem-storage.driver';
+export type { FilesystemStorageOptions, ReadCounts } from './filesystem-storage.driver';
 export type { S3StorageDriver, S3StorageDriverOptions } from './s3-storage.driver';
 import type { S3StorageDriver, S3StorageDriverOptions } from './s3-storage.driver';
 
