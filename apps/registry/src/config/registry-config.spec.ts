@@ -21,6 +21,7 @@ describe('registry configuration', () => {
     assert.equal(config.dataDir, '/srv/data');
     assert.equal(config.databaseUrl, undefined);
     assert.equal(config.storage, 'filesystem');
+    assert.equal(config.filesystemReads, 'adaptive');
     assert.equal(config.maxManifestBytes, 4 * 1024 * 1024);
     assert.equal(config.sparseManifests, false);
     assert.equal(config.auth.mode, 'token');
@@ -44,12 +45,14 @@ describe('registry configuration', () => {
       REGISTRY_SPARSE_MANIFESTS: 'maybe',
       LOG_LEVEL: 'loud',
       REGISTRY_MAX_MANIFEST_BYTES: '10',
+      STORAGE_FS_READS: 'mmap',
     });
-    assert.equal(problems.length, 6, problems.join('\n'));
+    assert.equal(problems.length, 7, problems.join('\n'));
     assert.match(problems.join('\n'), /PORT="eighty" is not a whole number/);
     assert.match(problems.join('\n'), /STORAGE_DRIVER="floppy" is not one of: filesystem, s3/);
     assert.match(problems.join('\n'), /DATABASE_URL must use postgres: or postgresql:/);
     assert.match(problems.join('\n'), /REGISTRY_MAX_MANIFEST_BYTES=10 is out of range/);
+    assert.match(problems.join('\n'), /STORAGE_FS_READS="mmap" is not one of: adaptive, pool/);
   });
 
   it('requires a bucket and paired credentials for S3', () => {

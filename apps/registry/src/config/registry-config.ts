@@ -57,6 +57,8 @@ export interface RegistryConfig {
   databaseUrl?: string;
   databasePoolSize: number;
   storage: StorageDriverKind;
+  /** How local-disk downloads read (`FilesystemStorageOptions.reads`): `adaptive` or `pool`. */
+  filesystemReads: 'adaptive' | 'pool';
   s3?: S3Config;
   /**
    * Accept manifests whose referenced blobs or child manifests are not in the repository
@@ -153,6 +155,7 @@ export function loadRegistryConfig(env: Env, cwd = process.cwd()): RegistryConfi
     databaseUrl,
     databasePoolSize: r.int('DATABASE_POOL_SIZE', 20, 1, 500),
     storage,
+    filesystemReads: r.oneOf('STORAGE_FS_READS', ['adaptive', 'pool'] as const, 'adaptive'),
     s3,
     sparseManifests: r.bool('REGISTRY_SPARSE_MANIFESTS', false),
     maxManifestBytes: r.int('REGISTRY_MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),

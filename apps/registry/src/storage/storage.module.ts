@@ -38,7 +38,9 @@ export async function createStorageDriver(config: RegistryConfig): Promise<Stora
     await driver.ensureBucket();
     return driver;
   }
-  return new FilesystemStorageDriver(join(config.dataDir, 'storage'));
+  return new FilesystemStorageDriver(join(config.dataDir, 'storage'), {
+    reads: config.filesystemReads,
+  });
 }
 
 @Injectable()
