@@ -408,7 +408,15 @@ describe('OCI distribution API (in-process registry, PostgreSQL, filesystem)', (
   it('serves health, readiness and metrics', async () => {
     assert.equal((await call('GET', '/healthz')).status, 200);
     assert.equal((await call('GET', '/readyz')).status, 200);
+    // Three 256 KiB reads from local disk: the first through the thread pool, then inline.
+    const big = randomBlob(600 * 1024);
+    await pushBlob('metrics/app', big);
+    const pulled = await call('GET', `/v2/metrics/app/blobs/${big.digest}`);
+    assert.ok(Buffer.from(await pulled.arrayBuffer()).equals(big.data));
     const metrics = await (await call('GET', '/metrics')).text();
+    assert.match(metrics, /berth_storage_file_reads_total\{mode="inline"\} [1-9]\d*/);
+    assert.match(metrics, /berth_storage_file_reads_total\{mode="pool"\} [1-9]\d*/);
+    assert.match(metrics, /berth_storage_slow_inline_reads_total \d+/);
     assert.match(
       metrics,
       /berth_http_requests_total\{route="\/v2\/_r\/blobs\/:digest",method="GET",status="200"\}/,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { ReadCounts } from '@berth/storage';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of the data plane, served at `/metrics`. */
@@ -60,6 +61,35 @@ export class MetricsService {
   gcReclaimed(bytes: number, blobs: number): void {
     this.gcBytes.inc(bytes);
     this.gcBlobs.inc(blobs);
+  }
+
+  /**
+   * Local-disk download reads (`FilesystemStorageDriver.readCounts`), read at each scrape: how
+   * many ran inline on the event loop, how many in libuv's thread pool, and how many inline
+   * reads were slow enough to send downloads back to the pool for a while.
+   */
+  watchFileReads(counts: () => ReadCounts): void {
+    new Counter({
+      name: 'berth_storage_file_reads_total',
+      help: 'Local-disk download reads by where they ran: inline (event loop) or pool (thread pool)',
+      labelNames: ['mode'] as const,
+      registers: [this.registry],
+      collect() {
+        const now = counts();
+        this.reset();
+        this.inc({ mode: 'inline' }, now.inline);
+        this.inc({ mode: 'pool' }, now.pool);
+      },
+    });
+    new Counter({
+      name: 'berth_storage_slow_inline_reads_total',
+      help: 'Inline local-disk reads over the slow limit (each paused inline reads for a while)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(counts().slow);
+      },
+    });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -15,6 +15,7 @@ import {
 } from '@berth/storage';
 import { REGISTRY_CONFIG } from '../config/config.tokens';
 import type { RegistryConfig } from '../config/registry-config';
+import { MetricsService } from '../observability/metrics.service';
 
 /** DI token of the `StorageDriver` chosen by configuration. */
 export const STORAGE_DRIVER = Symbol('STORAGE_DRIVER');
@@ -64,8 +65,14 @@ export class StorageModule {
       providers: [
         {
           provide: STORAGE_DRIVER,
-          inject: [REGISTRY_CONFIG],
-          useFactory: async (config: RegistryConfig) => decorate(await createStorageDriver(config)),
+          inject: [REGISTRY_CONFIG, MetricsService],
+          useFactory: async (config: RegistryConfig, metrics: MetricsService) => {
+            const driver = await createStorageDriver(config);
+            if (driver instanceof FilesystemStorageDriver) {
+              metrics.watchFileReads(() => driver.readCounts());
+            }
+            return decorate(driver);
+          },
         },
         { provide: StorageLayout, useValue: new StorageLayout() },
         StorageShutdown,
