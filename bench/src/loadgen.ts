@@ -232,11 +232,15 @@ export interface RunResult {
   latency: Latency;
   errors: number;
   firstErrors: string[];
+  /** Latency per operation kind, for operations that name one (e.g. pull and push in mixed). */
+  byKind?: Record<string, Latency>;
 }
 
 export interface OpOutcome {
   bytes: number;
   requests: number;
+  /** Groups this operation's latency in RunResult.byKind. */
+  kind?: string;
 }
 
 /** Runs `count` operations with `concurrency` workers; op(i) performs operation i. */
@@ -271,6 +275,7 @@ async function drive(
   op: (index: number, worker: number) => Promise<OpOutcome>,
 ): Promise<RunResult> {
   const latencies: number[] = [];
+  const kindLatencies = new Map<string, number[]>();
   let bytes = 0;
   let requests = 0;
   let errors = 0;
@@ -281,7 +286,13 @@ async function drive(
       const t0 = performance.now();
       try {
         const outcome = await op(i, w);
-        latencies.push(performance.now() - t0);
+        const latency = performance.now() - t0;
+        latencies.push(latency);
+        if (outcome.kind !== undefined) {
+          const samples = kindLatencies.get(outcome.kind) ?? [];
+          samples.push(latency);
+          kindLatencies.set(outcome.kind, samples);
+        }
         bytes += outcome.bytes;
         requests += outcome.requests;
       } catch (err) {
@@ -303,5 +314,6 @@ async function drive(
     latency: latencyOf(latencies),
     errors,
     firstErrors,
+    byKind: Object.fromEntries([...kindLatencies].map(([kind, xs]) => [kind, latencyOf(xs)])),
   };
 }

@@ -1,5 +1,5 @@
 import type { MachineInfo, MachineLimits } from './machine';
-import { spread, type Spread } from './stats';
+import { spread, type Latency, type Spread } from './stats';
 import type { LimitKind, MetricSpec, RunDetail, SideKey, TargetSpec, Workload } from './workloads';
 
 export interface TargetResult {
@@ -183,6 +183,15 @@ export function renderDetails(runs: RunRecord[], workloads: Workload[]): string 
       lines.push(
         `| ${w.id} | ${side === 'ours' ? 'Berth' : 'Distribution'} | ${med((d) => d.opsPerSec)} | ${med((d) => d.reqPerSec)} | ${med((d) => d.mbPerSec)} | ${med((d) => d.latency.p50)} | ${med((d) => d.latency.p90)} | ${med((d) => d.latency.p99)} | ${med((d) => d.serverCpuSec)} | ${med((d) => (d.serverCpuSec * 1000) / d.ops)} | ${mine.reduce((n, d) => n + d.errors, 0)} |`,
       );
+      // Operations of several kinds (mixed) also get a latency row per kind.
+      const kinds = [...new Set(mine.flatMap((d) => Object.keys(d.byKind ?? {})))].sort();
+      for (const kind of kinds) {
+        const of = mine.flatMap((d) => (d.byKind?.[kind] ? [d.byKind[kind]] : []));
+        const kmed = (f: (l: Latency) => number): string => fmt(spread(of.map(f)).median);
+        lines.push(
+          `| ${w.id}: ${kind} | ${side === 'ours' ? 'Berth' : 'Distribution'} | | | | ${kmed((l) => l.p50)} | ${kmed((l) => l.p90)} | ${kmed((l) => l.p99)} | | | |`,
+        );
+      }
     }
   }
   return lines.join('\n');

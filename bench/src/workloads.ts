@@ -40,6 +40,8 @@ export interface RunDetail {
   /** Server resident memory right after the run, and its peak so far (VmHWM), MiB. */
   rssAfterMiB?: number;
   peakRssSoFarMiB?: number;
+  /** Latency per operation kind, for workloads that mix kinds. */
+  byKind?: Record<string, Latency>;
   note?: string;
 }
 
@@ -100,6 +102,7 @@ export function toDetail(result: RunResult, serverCpuSec: number, note?: string)
     errors: result.errors,
     firstErrors: result.firstErrors,
     serverCpuSec,
+    ...(result.byKind && Object.keys(result.byKind).length > 0 ? { byKind: result.byKind } : {}),
     ...(note ? { note } : {}),
   };
 }
@@ -368,12 +371,13 @@ export function defineWorkloads(settings: BenchSettings, content: BenchContent):
               const step = plan[i];
               if (step.pull) {
                 const blob = pulls[step.index];
-                return { bytes: await client.pullBlob('bench/mixed', blob.digest), requests: 1 };
+                const bytes = await client.pullBlob('bench/mixed', blob.digest);
+                return { bytes, requests: 1, kind: 'pull' };
               }
               if (step.index >= pushes.length) reused++;
               const blob = pushes[step.index % pushes.length];
               await client.pushMonolithic('bench/mixed', blob);
-              return { bytes: blob.size, requests: 2 };
+              return { bytes: blob.size, requests: 2, kind: 'push' };
             }),
           () =>
             reused > 0
