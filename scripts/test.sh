@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): installs the tools the tests need, builds, lints, starts the
 # real services (PostgreSQL, Redis, an S3 server) and runs every test tier in one node:test run:
-# unit (*.spec), integration (*.int-spec: PostgreSQL, Redis, filesystem, S3) and end-to-end
+# unit (*.spec, also the bench report's), integration (*.int-spec: PostgreSQL, Redis, filesystem, S3) and end-to-end
 # (*.e2e-spec: skopeo, podman, buildah, crane, oras, the OCI conformance suite, crash test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ bash scripts/s3-server.sh install
 
 step "build"
 npx tsc -b tsconfig.build.json
+npx tsc -p bench/tsconfig.json
 
 step "format and lint"
 npx prettier --check . >/dev/null || { npx prettier --list-different .; exit 1; }
@@ -39,7 +40,7 @@ redis_env="$(bash scripts/redis-server.sh start)"
 eval "$redis_env"
 
 step "tests"
-mapfile -t unit < <(find libs apps -path '*/dist/*' -name '*.spec.js' -not -path '*/node_modules/*' | sort)
+mapfile -t unit < <(find libs apps bench -path '*/dist/*' -name '*.spec.js' -not -path '*/node_modules/*' | sort)
 mapfile -t integration < <(find libs apps -path '*/dist/*' -name '*.int-spec.js' -not -path '*/node_modules/*' | sort)
 mapfile -t e2e < <(find e2e/dist -name '*.e2e-spec.js' | sort)
 node --test --test-reporter=spec --test-concurrency=1 \

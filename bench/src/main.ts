@@ -604,9 +604,12 @@ function fixedRow(
     better,
     ours: o,
     theirs: t,
+    // One value per registry for the whole run (peak RSS, start-up): no pairs.
     ratio: o.median / t.median,
+    pairRatios: [],
+    ratioOfMedians: o.median / t.median,
     limitFractions: [],
-    targets: targets.map((target) => evaluateTarget(target, o.median, t.median, limits)),
+    targets: targets.map((target) => evaluateTarget(target, o.median, o.median / t.median, limits)),
     notes: [],
   };
 }

@@ -17,8 +17,15 @@ export interface Row {
   better: 'higher' | 'lower';
   ours: Spread;
   theirs: Spread;
-  /** ours median / theirs median. */
+  /**
+   * The ratio the targets judge: the median of the per-round ratios where both registries ran in
+   * the same round (a pair), else ours median / theirs median.
+   */
   ratio: number;
+  /** ours / theirs for each round that ran both, in round order. */
+  pairRatios: number[];
+  /** ours median / theirs median (medians may come from different rounds). */
+  ratioOfMedians: number;
   limitFractions: { limit: LimitKind; fraction: number }[];
   targets: TargetResult[];
   notes: string[];
@@ -50,10 +57,9 @@ function limitValueMBs(limits: MachineLimits, kind: LimitKind): number {
 export function evaluateTarget(
   target: TargetSpec,
   ours: number,
-  theirs: number,
+  ratio: number,
   limits: MachineLimits,
 ): TargetResult {
-  const ratio = ours / theirs;
   switch (target.kind) {
     case 'ratio-min':
       return { label: target.label, pass: ratio >= target.value, measured: `${fmtRatio(ratio)}` };
@@ -64,7 +70,7 @@ export function evaluateTarget(
         measured:
           target.value < 1
             ? ratio <= 1
-              ? `${fmt(theirs / ours)}x faster`
+              ? `${fmt(1 / ratio)}x faster`
               : `${fmt(ratio)}x slower`
             : `${fmtRatio(ratio)} of Distribution`,
       };
@@ -92,6 +98,19 @@ export function buildRow(
     mine.filter((r) => r.side === side).map((r) => metric.extract(r.detail));
   const ours = spread(values('ours'));
   const theirs = spread(values('theirs'));
+  // A pair is one round's run of each registry, back to back: the machine's load drifts between
+  // rounds far more than within one, so each pair's ratio cancels most of it.
+  const pairRatios: number[] = [];
+  for (const round of [...new Set(mine.map((r) => r.round))].sort((a, b) => a - b)) {
+    const of = (side: SideKey): RunRecord | undefined =>
+      mine.find((r) => r.round === round && r.side === side);
+    const a = of('ours');
+    const b = of('theirs');
+    if (a && b) pairRatios.push(metric.extract(a.detail) / metric.extract(b.detail));
+  }
+  const ratioOfMedians = ours.median / theirs.median;
+  const paired = spread(pairRatios);
+  const ratio = paired.values.length > 0 ? paired.median : ratioOfMedians;
   const notes = [
     ...new Set(
       mine.flatMap((r) => [
@@ -115,14 +134,14 @@ export function buildRow(
     better: metric.better,
     ours,
     theirs,
-    ratio: ours.median / theirs.median,
+    ratio,
+    pairRatios,
+    ratioOfMedians,
     limitFractions: (metric.limits ?? []).map((limit) => ({
       limit,
       fraction: ours.median / limitValueMBs(limits, limit),
     })),
-    targets: (metric.targets ?? []).map((t) =>
-      evaluateTarget(t, ours.median, theirs.median, limits),
-    ),
+    targets: (metric.targets ?? []).map((t) => evaluateTarget(t, ours.median, ratio, limits)),
     notes,
   };
 }
@@ -139,6 +158,12 @@ export function fmt(value: number): string {
 
 function fmtRatio(ratio: number): string {
   return Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a';
+}
+
+/** The judged ratio, and each pair's when there is more than one pair. */
+function fmtRatios(row: Row): string {
+  if (row.pairRatios.length < 2) return fmtRatio(row.ratio);
+  return `${fmtRatio(row.ratio)} (pairs ${row.pairRatios.map(fmtRatio).join(', ')})`;
 }
 
 function fmtSpread(s: Spread): string {
@@ -164,7 +189,7 @@ export function renderTable(rows: Row[], limits: MachineLimits): string {
       ? row.targets.map((t) => `${t.pass ? 'pass' : 'MISS'} (${t.measured})`).join('; ')
       : '';
     lines.push(
-      `| ${row.id} | ${row.metric} | ${fmtSpread(row.ours)} | ${fmtSpread(row.theirs)} | ${fmtRatio(row.ratio)} | ${limit} | ${target} | ${result} |`,
+      `| ${row.id} | ${row.metric} | ${fmtSpread(row.ours)} | ${fmtSpread(row.theirs)} | ${fmtRatios(row)} | ${limit} | ${target} | ${result} |`,
     );
   }
   return lines.join('\n');
