@@ -217,12 +217,22 @@ const STRIPPED_ENV =
  * `BENCH_BERTH_ENV="REGISTRY_HASH_WORKERS=0 REGISTRY_HEAP_GROWING_PERCENT=0"`: settings for
  * Berth in an experiment (the bench otherwise strips every REGISTRY_* variable it inherits).
  */
-function berthEnvOverrides(): Record<string, string> {
+export function berthEnvOverrides(
+  spec = process.env.BENCH_BERTH_ENV ?? '',
+): Record<string, string> {
   const overrides: Record<string, string> = {};
-  for (const pair of (process.env.BENCH_BERTH_ENV ?? '').split(/\s+/).filter(Boolean)) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new Error(`BENCH_BERTH_ENV: expected NAME=value, got ${pair}`);
-    overrides[pair.slice(0, at)] = pair.slice(at + 1);
+  let last: string | undefined;
+  for (const word of spec.split(/\s+/).filter(Boolean)) {
+    const named = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(word);
+    if (named) {
+      last = named[1];
+      overrides[last] = named[2];
+    } else if (last !== undefined) {
+      // A word that names nothing continues the value before it: NODE_OPTIONS=--a --b.
+      overrides[last] += ` ${word}`;
+    } else {
+      throw new Error(`BENCH_BERTH_ENV: expected NAME=value, got ${word}`);
+    }
   }
   return overrides;
 }
