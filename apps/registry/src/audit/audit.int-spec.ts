@@ -225,6 +225,64 @@ describe('audit log (PostgreSQL, admin API)', () => {
     );
   });
 
+  it('batches pull events, and hands live subscribers full events however late they subscribe', async () => {
+    const pull = (name: string): AuditEventInput => ({
+      action: AuditAction.ManifestPull,
+      result: 'success',
+      caller: caller(name, { requestId: `req-${name}` }),
+      repository: 'team/batched',
+      reference: 'v1',
+      detail: { digest: 'sha256:def', size: 42 },
+    });
+    const expected = (name: string): Omit<AuditEvent, 'id' | 'at'> => ({
+      principal: name,
+      principalId: null,
+      clientIp: '192.0.2.10',
+      action: AuditAction.ManifestPull,
+      repository: 'team/batched',
+      reference: 'v1',
+      result: 'success',
+      requestId: `req-${name}`,
+      detail: { digest: 'sha256:def', size: 42 },
+    });
+    const strip = ({ id, at, ...rest }: AuditEvent): Omit<AuditEvent, 'id' | 'at'> => {
+      assert.match(id, /^\d+$/);
+      assert.match(at, /^\d{4}-\d{2}-\d{2}T/);
+      return rest;
+    };
+    assert.equal(audit.subscriberCount, 0);
+
+    // Nobody listening: the batch is stored (the INSERT returns only ids).
+    audit.recordInBackground(pull('batch-quiet-1'));
+    audit.recordInBackground(pull('batch-quiet-2'));
+    await audit.flush();
+    const quiet = await page('principal=batch-quiet-2');
+    assert.deepEqual(quiet.events.map(strip), [expected('batch-quiet-2')]);
+
+    const seen: AuditEvent[] = [];
+    const listen = (): (() => void) =>
+      audit.subscribe({ event: (event) => seen.push(event), close: () => undefined });
+
+    // A subscriber arriving while the INSERT runs: the rows are read back for it.
+    audit.recordInBackground(pull('batch-late-1'));
+    audit.recordInBackground(pull('batch-late-2'));
+    const flushing = audit.flush();
+    const unsubscribeLate = listen();
+    await flushing;
+    assert.deepEqual(seen.map(strip), [expected('batch-late-1'), expected('batch-late-2')]);
+    assert.ok(BigInt(seen[0].id) < BigInt(seen[1].id), 'published in id order');
+    unsubscribeLate();
+
+    // A subscriber already there: the INSERT returns the rows themselves.
+    seen.length = 0;
+    const unsubscribe = listen();
+    audit.recordInBackground(pull('batch-live'));
+    await audit.flush();
+    assert.deepEqual(seen.map(strip), [expected('batch-live')]);
+    unsubscribe();
+    assert.equal(audit.subscriberCount, 0);
+  });
+
   it('filters by principal, action, repository and time range', async () => {
     await record({
       caller: caller('filter-a'),

@@ -176,21 +176,43 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
       const b = i * 9;
       return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, $${b + 9}::jsonb)`;
     });
+    // Only live subscribers need the stored rows back. Without any, the INSERT returns just the
+    // ids: a full row per pull, parsed and turned into an event nobody reads, was half of what
+    // fast manifest pulls promoted to the old generation (docs/performance.md, finding 12).
+    const returnRows = this.subscribers.size > 0;
+    let stored: { event_id: string }[];
     try {
-      const rows: AuditRow[] = await this.db.query(
+      stored = await this.db.query(
         `INSERT INTO audit_events
            (principal, principal_id, client_ip, action, repository, reference, result, request_id,
             detail)
          VALUES ${values.join(', ')}
-         RETURNING ${COLUMNS}`,
+         RETURNING ${returnRows ? COLUMNS : 'id::text AS event_id'}`,
         params,
       );
-      for (const row of rows) this.publish(toEvent(row));
     } catch (err) {
       this.logger.error(
         `${batch.length} audit events not recorded: ${err instanceof Error ? err.message : String(err)}`,
       );
+      return;
     }
+    if (this.subscribers.size === 0) return;
+    // A subscriber that arrived while the INSERT ran must still see these events: read back.
+    let rows = stored as AuditRow[];
+    if (!returnRows) {
+      try {
+        rows = await this.db.query(
+          `SELECT ${COLUMNS} FROM audit_events WHERE id = ANY($1::bigint[]) ORDER BY id`,
+          [stored.map((row) => row.event_id)],
+        );
+      } catch (err) {
+        this.logger.error(
+          `${batch.length} audit events recorded but not sent to live subscribers: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        return;
+      }
+    }
+    for (const row of rows) this.publish(toEvent(row));
   }
 
   /** One page, newest first (keyset on `(at, id)`, so pages stay stable while events arrive). */
