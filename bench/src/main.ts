@@ -595,6 +595,8 @@ function fixedRow(
 ): Row {
   const o = spread(ours);
   const t = spread(theirs);
+  // One value per registry for the whole run (peak RSS, start-up): no pairs.
+  const ratio = o.median / t.median;
   return {
     id,
     workload: id,
@@ -604,12 +606,11 @@ function fixedRow(
     better,
     ours: o,
     theirs: t,
-    // One value per registry for the whole run (peak RSS, start-up): no pairs.
-    ratio: o.median / t.median,
+    ratio,
     pairRatios: [],
-    ratioOfMedians: o.median / t.median,
+    ratioOfMedians: ratio,
     limitFractions: [],
-    targets: targets.map((target) => evaluateTarget(target, o.median, o.median / t.median, limits)),
+    targets: targets.map((target) => evaluateTarget(target, o.median, ratio, limits)),
     notes: [],
   };
 }

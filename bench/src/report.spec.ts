@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { MachineLimits } from './machine';
-import { buildRow, renderTable, type RunRecord } from './report';
+import { buildRow, renderTable, type Row, type RunRecord } from './report';
 import type { MetricSpec, RunDetail, Workload } from './workloads';
 
 const limits: MachineLimits = {
@@ -44,29 +44,29 @@ const workload: Workload = {
 };
 
 function records(pairs: [number | undefined, number | undefined][]): RunRecord[] {
-  return pairs.flatMap(([ours, theirs], i) => [
-    ...(ours === undefined
-      ? []
-      : [{ workload: 'mixed', round: i + 1, side: 'ours' as const, detail: detail(ours) }]),
-    ...(theirs === undefined
-      ? []
-      : [{ workload: 'mixed', round: i + 1, side: 'theirs' as const, detail: detail(theirs) }]),
-  ]);
+  return pairs.flatMap((pair, i) =>
+    (['ours', 'theirs'] as const).flatMap((side, k) => {
+      const reqPerSec = pair[k];
+      return reqPerSec === undefined
+        ? []
+        : [{ workload: 'mixed', round: i + 1, side, detail: detail(reqPerSec) }];
+    }),
+  );
+}
+
+/** The `mixed` row built from per-round [Berth, Distribution] req/s (undefined: not run). */
+function mixedRow(pairs: [number | undefined, number | undefined][]): Row {
+  return buildRow(workload, rate, records(pairs), limits);
 }
 
 describe('bench report: ratios', () => {
   it('judges the median of the per-round ratios, not the ratio of medians from different rounds', () => {
     // The machine slowed down round by round; Berth's median is round 2, Distribution's round 3.
-    const row = buildRow(
-      workload,
-      rate,
-      records([
-        [90, 75],
-        [60, 50],
-        [40, 55],
-      ]),
-      limits,
-    );
+    const row = mixedRow([
+      [90, 75],
+      [60, 50],
+      [40, 55],
+    ]);
     assert.deepEqual(
       row.pairRatios.map((r) => r.toFixed(3)),
       ['1.200', '1.200', '0.727'],
@@ -78,16 +78,11 @@ describe('bench report: ratios', () => {
   });
 
   it('misses when the typical pair misses, even if the medians pass', () => {
-    const row = buildRow(
-      workload,
-      rate,
-      records([
-        [90, 80],
-        [60, 55],
-        [70, 40],
-      ]),
-      limits,
-    );
+    const row = mixedRow([
+      [90, 80],
+      [60, 55],
+      [70, 40],
+    ]);
     // Medians 70 / 55 = 1.27x, but two pairs of three are below 1.2x: 1.13x, 1.09x, 1.75x.
     assert.equal(row.ratioOfMedians.toFixed(2), '1.27');
     assert.equal(row.ratio.toFixed(2), '1.13');
@@ -95,41 +90,26 @@ describe('bench report: ratios', () => {
   });
 
   it('pairs only rounds that ran both registries, and falls back to the medians with none', () => {
-    const some = buildRow(
-      workload,
-      rate,
-      records([
-        [60, undefined],
-        [80, 40],
-      ]),
-      limits,
-    );
+    const some = mixedRow([
+      [60, undefined],
+      [80, 40],
+    ]);
     assert.deepEqual(some.pairRatios, [2]);
     assert.equal(some.ratio, 2);
 
-    const none = buildRow(
-      workload,
-      rate,
-      records([
-        [60, undefined],
-        [undefined, 40],
-      ]),
-      limits,
-    );
+    const none = mixedRow([
+      [60, undefined],
+      [undefined, 40],
+    ]);
     assert.deepEqual(none.pairRatios, []);
     assert.equal(none.ratio, 1.5);
   });
 
   it('prints each pair next to the judged ratio', () => {
-    const row = buildRow(
-      workload,
-      rate,
-      records([
-        [60, 50],
-        [40, 45],
-      ]),
-      limits,
-    );
+    const row = mixedRow([
+      [60, 50],
+      [40, 45],
+    ]);
     const table = renderTable([row], limits);
     assert.match(table, /\| 1\.04x \(pairs 1\.20x, 0\.89x\) \|/);
   });
